@@ -1,0 +1,138 @@
+/**
+ * Reverse-mode autodiff as a graph-to-graph transform, and the saved set it
+ * implies.
+ * @module
+ */
+import {
+  add,
+  BACKWARD,
+  byteSize,
+  fill,
+  type Graph,
+  graph,
+  GraphError,
+  isTrainable,
+  numel,
+  showShape,
+  type Tensor,
+  topoSort,
+} from "../graph/mod.ts";
+
+/** A forward value that backward reads, with the bytes it keeps alive. */
+export interface SavedValue {
+  /** The forward node. */
+  readonly tensor: Tensor;
+  /** Its size in bytes (1 bit per element for masks). */
+  readonly bytes: number;
+  /** The backward ops that read it. */
+  readonly readBy: readonly string[];
+}
+
+/** The result of {@linkcode grad}. */
+export interface GradResult {
+  /** The scalar loss. */
+  readonly loss: Tensor;
+  /** The gradient node of each differentiated parameter. */
+  readonly grads: ReadonlyMap<Tensor, Tensor>;
+  /** Forward and backward together; outputs are `[loss, ...keep, ...grads]`. */
+  readonly graph: Graph;
+  /** Nodes that belong to the backward pass (depend on the loss gradient). */
+  readonly backward: ReadonlySet<Tensor>;
+  /** Exactly the non-parameter forward values the backward pass reads. */
+  readonly saved: readonly SavedValue[];
+  /** The sum of the saved values' bytes. */
+  readonly savedBytes: number;
+}
+
+/** Options of {@linkcode grad}. */
+export interface GradOptions {
+  /** Parameters to differentiate (default: every trainable parameter reachable). */
+  readonly wrt?: readonly Tensor[];
+  /** Extra forward values to keep as outputs (e.g. logits for accuracy). */
+  readonly keep?: readonly Tensor[];
+}
+
+/**
+ * Differentiates a scalar `loss` with respect to trainable parameters. Only
+ * nodes on a path from a differentiated parameter to the loss get backward
+ * work; frozen parameters get none, and a frozen op's backward computes only
+ * its input gradient.
+ */
+export function grad(loss: Tensor, options: GradOptions = {}): GradResult {
+  if (numel(loss.shape) !== 1 || loss.dtype !== "f32") {
+    throw new GraphError(`grad: loss must be an f32 scalar, got ${showShape(loss.shape)}`);
+  }
+  const forward = topoSort([loss]);
+  const wrt = options.wrt ?? forward.filter(isTrainable);
+  for (const p of wrt) {
+    if (!isTrainable(p)) throw new GraphError(`grad: ${p.op} ${p.attrs.name} is not trainable`);
+  }
+  const needs = needsGradient(forward, new Set(wrt));
+  const seed = fill(loss.shape, 1);
+  const cotangent = new Map<Tensor, Tensor>([[loss, seed]]);
+  for (let i = forward.length - 1; i >= 0; i--) {
+    const n = forward[i];
+    const dy = cotangent.get(n);
+    if (!dy || n.inputs.length === 0) continue;
+    const rule = BACKWARD[n.op];
+    if (!rule) throw new GraphError(`grad: op ${n.op} has no backward rule`);
+    const dxs = rule(n, dy, n.inputs.map((x) => needs.has(x)));
+    n.inputs.forEach((x, j) => {
+      const dx = dxs[j];
+      if (!dx) return;
+      const prev = cotangent.get(x);
+      cotangent.set(x, prev ? add(prev, dx) : dx);
+    });
+  }
+  const grads = new Map<Tensor, Tensor>();
+  for (const p of wrt) {
+    grads.set(p, cotangent.get(p) ?? fill(p.shape, 0));
+  }
+  const g = graph(loss, ...(options.keep ?? []), ...grads.values());
+  const backward = dependents(g.nodes, seed);
+  const saved = savedSet(g.nodes, backward);
+  return {
+    loss,
+    grads,
+    graph: g,
+    backward,
+    saved,
+    savedBytes: saved.reduce((s, v) => s + v.bytes, 0),
+  };
+}
+
+/** Nodes through which a gradient reaches some parameter in `wrt`. */
+function needsGradient(order: readonly Tensor[], wrt: ReadonlySet<Tensor>): Set<Tensor> {
+  const needs = new Set<Tensor>();
+  for (const n of order) {
+    if (wrt.has(n) || n.inputs.some((x) => needs.has(x))) needs.add(n);
+  }
+  return needs;
+}
+
+/** Nodes that depend on `root`, given a topological order. */
+function dependents(order: readonly Tensor[], root: Tensor): Set<Tensor> {
+  const out = new Set<Tensor>([root]);
+  for (const n of order) {
+    if (n.inputs.some((x) => out.has(x))) out.add(n);
+  }
+  return out;
+}
+
+/** Forward values (parameters excluded) read by backward nodes. */
+function savedSet(order: readonly Tensor[], backward: ReadonlySet<Tensor>): SavedValue[] {
+  const readers = new Map<Tensor, Set<string>>();
+  for (const n of order) {
+    if (!backward.has(n)) continue;
+    for (const x of n.inputs) {
+      if (backward.has(x) || x.op === "param" || x.op === "fill") continue;
+      if (!readers.has(x)) readers.set(x, new Set());
+      readers.get(x)!.add(n.op);
+    }
+  }
+  return order.filter((n) => readers.has(n)).map((tensor) => ({
+    tensor,
+    bytes: byteSize(tensor.shape, tensor.dtype),
+    readBy: [...readers.get(tensor)!],
+  }));
+}

@@ -1,0 +1,5 @@
+/**
+ * Reverse-mode autodiff and saved-activation analysis.
+ * @module
+ */
+export * from "./grad.ts";

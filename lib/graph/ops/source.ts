@@ -1,0 +1,56 @@
+/**
+ * Graph sources: named inputs, named parameters and constants.
+ * @module
+ */
+import { type Attr, checkShape, type DType, node, type Shape, type Tensor } from "../tensor.ts";
+
+/** How a parameter is initialised when no stored value is given. */
+export type Init =
+  | "zeros"
+  | "ones"
+  | "he"
+  | "xavier"
+  | { readonly normal: number }
+  | { readonly uniform: readonly [number, number] }
+  | { readonly constant: number };
+
+/** Options of {@linkcode param}. */
+export interface ParamOptions {
+  /** Whether the optimizer updates this parameter (default true). */
+  readonly trainable?: boolean;
+  /** Initialisation (default "he" for rank ≥ 2, "zeros" otherwise). */
+  readonly init?: Init;
+}
+
+/** A named graph input (an image batch, labels) fed at execution time. */
+export function input(name: string, shape: Shape, dtype: DType = "f32"): Tensor {
+  checkShape("input", name, shape);
+  return node("input", [], shape, { name }, dtype);
+}
+
+/** A named parameter; frozen parameters (`trainable: false`) get no gradient. */
+export function param(name: string, shape: Shape, options: ParamOptions = {}): Tensor {
+  checkShape("param", name, shape);
+  const init = options.init ?? (shape.length >= 2 ? "he" : "zeros");
+  return node("param", [], shape, {
+    name,
+    trainable: options.trainable ?? true,
+    init: init as Attr,
+  });
+}
+
+/** A tensor of the given shape with every element equal to `value`. */
+export function fill(shape: Shape, value: number): Tensor {
+  if (shape.length > 0) checkShape("fill", "shape", shape);
+  return node("fill", [], shape, { value });
+}
+
+/** True for a parameter node the optimizer updates. */
+export function isTrainable(t: Tensor): boolean {
+  return t.op === "param" && t.attrs.trainable === true;
+}
+
+/** The name of an input or parameter node. */
+export function sourceName(t: Tensor): string {
+  return String(t.attrs.name);
+}

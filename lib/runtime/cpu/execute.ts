@@ -1,0 +1,65 @@
+/**
+ * The reference interpreter: runs a graph node by node on typed arrays.
+ * @module
+ */
+import { byteSize, type Graph, showShape, type Tensor } from "../../graph/mod.ts";
+import { arrayKind, FeedError, type Feeds, type Runtime, type TensorData } from "../data.ts";
+import { CPU_KERNELS } from "./kernels/mod.ts";
+
+/** Checks that a fed array has the node's dtype and size. */
+export function checkFeed(n: Tensor, kind: string, value: TensorData | undefined): TensorData {
+  const name = String(n.attrs.name);
+  if (!value) throw new FeedError(`${n.op} "${name}" ${showShape(n.shape)} was not fed`);
+  const dtype = n.op === "param" ? "f32" : n.dtype;
+  if (arrayKind(value) !== dtype || value.byteLength !== byteSize(n.shape, dtype)) {
+    throw new FeedError(
+      `${kind} "${name}" expects ${dtype}${showShape(n.shape)} (${
+        byteSize(n.shape, dtype)
+      } bytes), got ${arrayKind(value)} with ${value.byteLength} bytes`,
+    );
+  }
+  return value;
+}
+
+/** The value of a source node from the feeds. */
+export function sourceValue(n: Tensor, feeds: Feeds): TensorData {
+  const name = String(n.attrs.name);
+  return n.op === "input"
+    ? checkFeed(n, "input", feeds.inputs[name])
+    : checkFeed(n, "param", feeds.params.get(name));
+}
+
+/** Evaluates one non-source node on the CPU. */
+export function evalNode(n: Tensor, args: readonly TensorData[]): TensorData {
+  const kernel = CPU_KERNELS[n.op];
+  if (!kernel) throw new FeedError(`cpu: no kernel for op ${n.op}`);
+  return kernel(n, args);
+}
+
+/**
+ * Runs every node of `g` in order and returns its outputs. Values are
+ * dropped after their last use, so peak host memory follows the graph order.
+ */
+export function executeCpu(g: Graph, feeds: Feeds): TensorData[] {
+  const lastUse = new Map<Tensor, number>();
+  g.nodes.forEach((n, i) => n.inputs.forEach((x) => lastUse.set(x, i)));
+  const keep = new Set(g.outputs);
+  const values = new Map<Tensor, TensorData>();
+  g.nodes.forEach((n, i) => {
+    const isSource = n.op === "input" || n.op === "param";
+    values.set(
+      n,
+      isSource ? sourceValue(n, feeds) : evalNode(n, n.inputs.map((x) => values.get(x)!)),
+    );
+    for (const x of n.inputs) {
+      if (lastUse.get(x) === i && !keep.has(x)) values.delete(x);
+    }
+  });
+  return g.outputs.map((o) => values.get(o)!);
+}
+
+/** The CPU reference runtime. */
+export const cpuRuntime: Runtime = {
+  name: "cpu",
+  execute: (g, feeds) => Promise.resolve(executeCpu(g, feeds)),
+};

@@ -1,0 +1,69 @@
+/**
+ * Broadcasting kernels: add, mul, sumTo, broadcastTo.
+ * @module
+ */
+import { numel, type Shape } from "../../../graph/mod.ts";
+import { type CpuKernel, f32 } from "./kernel.ts";
+
+/**
+ * For each element of `out` (row-major), the flat index of the element of a
+ * value of shape `from` that broadcasts onto it.
+ */
+export function broadcastIndex(from: Shape, out: Shape): Int32Array {
+  const rank = out.length;
+  const strides = new Array<number>(rank).fill(0);
+  let s = 1;
+  for (let i = from.length - 1; i >= 0; i--) {
+    const axis = rank - from.length + i;
+    if (from[i] !== 1) strides[axis] = s;
+    s *= from[i];
+  }
+  const index = new Int32Array(numel(out));
+  const pos = new Array<number>(rank).fill(0);
+  let at = 0;
+  for (let k = 0; k < index.length; k++) {
+    index[k] = at;
+    for (let axis = rank - 1; axis >= 0; axis--) {
+      at += strides[axis];
+      if (++pos[axis] < out[axis]) break;
+      at -= strides[axis] * out[axis];
+      pos[axis] = 0;
+    }
+  }
+  return index;
+}
+
+function same(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function binary(f: (a: number, b: number) => number): CpuKernel {
+  return (n, [aa, ba]) => {
+    const a = f32(aa), b = f32(ba);
+    const [sa, sb] = [n.inputs[0].shape, n.inputs[1].shape];
+    if (same(sa, sb)) return a.map((v, i) => f(v, b[i]));
+    const ia = broadcastIndex(sa, n.shape), ib = broadcastIndex(sb, n.shape);
+    return Float32Array.from(ia, (k, i) => f(a[k], b[ib[i]]));
+  };
+}
+
+/** a + b. */
+export const add: CpuKernel = binary((a, b) => a + b);
+
+/** a · b. */
+export const mul: CpuKernel = binary((a, b) => a * b);
+
+/** Sums over broadcast axes. */
+export const sumTo: CpuKernel = (n, [xa]) => {
+  const x = f32(xa);
+  const index = broadcastIndex(n.shape, n.inputs[0].shape);
+  const acc = new Float64Array(numel(n.shape));
+  for (let i = 0; i < x.length; i++) acc[index[i]] += x[i];
+  return Float32Array.from(acc);
+};
+
+/** Repeats along broadcast axes, times `scale`. */
+export const broadcastTo: CpuKernel = (n, [xa]) => {
+  const x = f32(xa), s = n.attrs.scale as number;
+  return Float32Array.from(broadcastIndex(n.inputs[0].shape, n.shape), (k) => x[k] * s);
+};

@@ -1,0 +1,49 @@
+/**
+ * CPU kernels by op name: the reference semantics of every op.
+ * @module
+ */
+import type { CpuKernel } from "./kernel.ts";
+import * as batchNorm from "./batch_norm.ts";
+import * as broadcast from "./broadcast.ts";
+import * as conv from "./conv2d.ts";
+import * as elementwise from "./elementwise.ts";
+import * as loss from "./loss.ts";
+import * as matmul from "./matmul.ts";
+import * as pool from "./pool.ts";
+import * as reduce from "./reduce.ts";
+
+/** Kernels keyed by op name (sources are handled by the interpreter). */
+export const CPU_KERNELS: Readonly<Record<string, CpuKernel>> = {
+  add: broadcast.add,
+  mul: broadcast.mul,
+  sumTo: broadcast.sumTo,
+  broadcastTo: broadcast.broadcastTo,
+  scale: elementwise.scale,
+  fill: elementwise.fill,
+  reshape: elementwise.reshape,
+  relu: elementwise.relu,
+  reluMask: elementwise.reluMask,
+  reluGrad: elementwise.reluGrad,
+  sigmoid: elementwise.sigmoid,
+  sigmoidGrad: elementwise.sigmoidGrad,
+  conv2d: conv.conv2d,
+  conv2dGradInput: conv.conv2dGradInput,
+  conv2dGradWeight: conv.conv2dGradWeight,
+  batchNorm: batchNorm.batchNorm,
+  batchNormGradInput: batchNorm.batchNormGradInput,
+  batchNormBatchGradInput: batchNorm.batchNormBatchGradInput,
+  batchNormGradGamma: batchNorm.batchNormGradGamma,
+  avgPool2d: pool.avgPool2d,
+  avgPool2dGrad: pool.avgPool2dGrad,
+  maxPool2d: pool.maxPool2d,
+  maxPool2dIndices: pool.maxPool2dIndices,
+  maxPool2dGrad: pool.maxPool2dGrad,
+  globalAvgPool: reduce.globalAvgPool,
+  channelMean: reduce.channelMean,
+  mean: reduce.mean,
+  upsampleNearest: reduce.upsampleNearest,
+  upsampleNearestGrad: reduce.upsampleNearestGrad,
+  matmul: matmul.matmul,
+  softmaxCrossEntropy: loss.softmaxCrossEntropy,
+  softmaxCrossEntropyGrad: loss.softmaxCrossEntropyGrad,
+};

@@ -1,0 +1,59 @@
+/**
+ * Host-side tensor data and the device-neutral runtime interface.
+ * @module
+ */
+import { byteSize, type DType, type Graph, type Shape } from "../graph/mod.ts";
+
+/** The typed array that holds a value: f32 → Float32Array, i32 → Int32Array, u8 → Uint8Array, mask → Uint32Array. */
+export type TensorData = Float32Array | Int32Array | Uint8Array | Uint32Array;
+
+/** Parameter values by name. */
+export type ParamStore = Map<string, Float32Array>;
+
+/** What an execution reads: named inputs and named parameters. */
+export interface Feeds {
+  /** Values of the graph's `input` nodes, by name. */
+  readonly inputs: Readonly<Record<string, TensorData>>;
+  /** Values of the graph's `param` nodes, by name. */
+  readonly params: ParamStore;
+}
+
+/** A runtime executes a graph (or a plan of one) and returns the output values. */
+export interface Runtime {
+  /** "cpu" or "webgpu". */
+  readonly name: string;
+  /** Runs `g` on `feeds` and returns the values of `g.outputs`, in order. */
+  execute(g: Graph, feeds: Feeds): Promise<TensorData[]>;
+}
+
+/** Thrown when feeds are missing or do not fit the graph. */
+export class FeedError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "FeedError";
+  }
+}
+
+/** A zeroed typed array for a value of this shape and dtype. */
+export function allocate(shape: Shape, dtype: DType): TensorData {
+  const bytes = byteSize(shape, dtype);
+  switch (dtype) {
+    case "f32":
+      return new Float32Array(bytes / 4);
+    case "i32":
+      return new Int32Array(bytes / 4);
+    case "u8":
+      return new Uint8Array(bytes);
+    case "mask":
+      return new Uint32Array(bytes / 4);
+  }
+}
+
+/** The element type a typed array stores, as a da3 dtype-compatible name. */
+export function arrayKind(a: TensorData): DType {
+  if (a instanceof Float32Array) return "f32";
+  if (a instanceof Int32Array) return "i32";
+  if (a instanceof Uint8Array) return "u8";
+  return "mask";
+}

@@ -1,0 +1,26 @@
+/**
+ * da3: memory-efficient on-device multi-domain learning.
+ *
+ * Declare a frozen backbone and small adaptors as a tensor graph, take the
+ * gradient of a loss with respect to the trainable parameters, see exactly
+ * which activations backward keeps, and execute it.
+ *
+ * @example
+ * ```ts
+ * import { conv2d, executeCpu, grad, initParams, input, mean, param, relu } from "./mod.ts";
+ *
+ * const x = input("x", [2, 3, 8, 8]);
+ * const w = param("w", [4, 3, 3, 3]);
+ * const loss = mean(relu(conv2d(x, w, { padding: 1 })));
+ * const g = grad(loss);
+ * console.log(g.saved.map((s) => `${s.tensor.op} ${s.bytes} B`));
+ * const params = initParams(g.graph, 0);
+ * const [l, dw] = executeCpu(g.graph, { inputs: { x: new Float32Array(2 * 3 * 64) }, params });
+ * ```
+ * @module
+ */
+export * from "./lib/graph/mod.ts";
+export * from "./lib/autodiff/mod.ts";
+export * from "./lib/runtime/data.ts";
+export * from "./lib/runtime/params.ts";
+export * from "./lib/runtime/cpu/mod.ts";
