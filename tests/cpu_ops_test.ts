@@ -150,3 +150,60 @@ Deno.test("missing or mis-sized feeds raise FeedError naming the value", () => {
   assert.throws(() => run(t, { x: range(8) }, { w: [1, 1, 1, 1] }), FeedError);
   assert.throws(() => run(t, nine, { w: [1, 1, 1] }), /param "w" expects f32\[1,1,2,2\]/);
 });
+
+Deno.test("conv2d equals the direct seven-loop definition on random shapes", () => {
+  fc.assert(fc.property(
+    fc.record({
+      n: fc.integer({ min: 1, max: 2 }),
+      g: fc.integer({ min: 1, max: 3 }),
+      cinG: fc.integer({ min: 1, max: 3 }),
+      coutG: fc.integer({ min: 1, max: 3 }),
+      h: fc.integer({ min: 1, max: 7 }),
+      w: fc.integer({ min: 1, max: 7 }),
+      k: fc.integer({ min: 1, max: 3 }),
+      s: fc.integer({ min: 1, max: 3 }),
+      p: fc.integer({ min: 0, max: 2 }),
+      d: fc.integer({ min: 1, max: 2 }),
+    }),
+    ({ n, g, cinG, coutG, h, w, k, s, p, d }) => {
+      const ho = Math.floor((h + 2 * p - d * (k - 1) - 1) / s) + 1;
+      const wo = Math.floor((w + 2 * p - d * (k - 1) - 1) / s) + 1;
+      fc.pre(ho >= 1 && wo >= 1);
+      const [cin, cout] = [g * cinG, g * coutG];
+      const x = range(n * cin * h * w, -20).map((v) => Math.sin(v));
+      const wt = range(cout * cinG * k * k).map((v) => Math.cos(v));
+      const got = run(
+        conv2d(input("x", [n, cin, h, w]), param("w", [cout, cinG, k, k]), {
+          stride: s,
+          padding: p,
+          dilation: d,
+          groups: g,
+        }),
+        { x },
+        { w: [...wt] },
+      );
+      for (let b = 0; b < n; b++) {
+        for (let co = 0; co < cout; co++) {
+          for (let oh = 0; oh < ho; oh++) {
+            for (let ow = 0; ow < wo; ow++) {
+              let acc = 0;
+              for (let c = 0; c < cinG; c++) {
+                for (let i = 0; i < k; i++) {
+                  for (let j = 0; j < k; j++) {
+                    const ih = oh * s - p + i * d, iw = ow * s - p + j * d;
+                    if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                    const ci = Math.floor(co / coutG) * cinG + c;
+                    acc += x[((b * cin + ci) * h + ih) * w + iw] *
+                      wt[((co * cinG + c) * k + i) * k + j];
+                  }
+                }
+              }
+              const v = got[((b * cout + co) * ho + oh) * wo + ow];
+              assert.ok(Math.abs(v - acc) <= 1e-5 * (1 + Math.abs(acc)), `${v} vs ${acc}`);
+            }
+          }
+        }
+      }
+    },
+  ));
+});

@@ -1,52 +1,77 @@
 /**
- * Direct convolution on the CPU and its two backward ops, sharing one loop
- * over (batch, output channel, input channel, tap, output row).
+ * Convolution on the CPU as im2col + matrix products, per sample and group,
+ * and its two backward ops (col2im for the input gradient).
  * @module
  */
 import { convAttrs, numel, type Tensor } from "../../../graph/mod.ts";
+import { gemm, transpose } from "./gemm.ts";
 import { type CpuKernel, f32 } from "./kernel.ts";
 
+/** Sizes of one conv, read from the node that owns the attributes. */
+interface ConvDims {
+  n: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  ho: number;
+  wo: number;
+  cinG: number;
+  coutG: number;
+  kh: number;
+  kw: number;
+  groups: number;
+  /** Rows of the column matrix: `cinG·kh·kw`. */
+  rows: number;
+  /** Columns of the column matrix: `ho·wo`. */
+  cols: number;
+}
+
+function dims(x: readonly number[], y: readonly number[], wt: readonly number[], groups: number) {
+  const [n, cin, h, w] = x, [, cout, ho, wo] = y, [, cinG, kh, kw] = wt;
+  const d: ConvDims = {
+    n,
+    cin,
+    h,
+    w,
+    cout,
+    ho,
+    wo,
+    cinG,
+    coutG: cout / groups,
+    kh,
+    kw,
+    groups,
+    rows: cinG * kh * kw,
+    cols: ho * wo,
+  };
+  return d;
+}
+
 /**
- * Calls `row(xRow, yRow, wIdx, owLo, owHi, iw0, sw)` for every input row that
- * one kernel tap contributes to one output row: output columns `owLo..owHi`
- * read input columns `iw0 + ow·sw` of row `xRow` (flat offset of column 0).
+ * Visits, for sample `b` and group `g`, every (column-matrix index, input
+ * index) pair whose input position lies inside the image.
  */
-function forEachTapRow(
-  xShape: readonly number[],
-  yShape: readonly number[],
-  wShape: readonly number[],
+function forEachColumn(
   conv: Tensor,
-  row: (xRow: number, yRow: number, wIdx: number, lo: number, hi: number, iw0: number) => void,
+  d: ConvDims,
+  b: number,
+  g: number,
+  f: (col: number, x: number) => void,
 ): void {
-  const { stride: [sh, sw], padding: [ph, pw], dilation: [dh, dw], groups } = convAttrs(conv);
-  const [n, cin, h, w] = xShape;
-  const [, cout, ho, wo] = yShape;
-  const [, cinG, kh, kw] = wShape;
-  const coutG = cout / groups;
-  for (let b = 0; b < n; b++) {
-    for (let co = 0; co < cout; co++) {
-      const g = Math.floor(co / coutG);
-      for (let cg = 0; cg < cinG; cg++) {
-        const ci = g * cinG + cg;
-        for (let i = 0; i < kh; i++) {
-          for (let j = 0; j < kw; j++) {
-            const wIdx = ((co * cinG + cg) * kh + i) * kw + j;
-            const off = j * dw - pw;
-            const lo = Math.max(0, Math.ceil(-off / sw));
-            const hi = Math.min(wo - 1, Math.floor((w - 1 - off) / sw));
-            if (lo > hi) continue;
-            for (let oh = 0; oh < ho; oh++) {
-              const ih = oh * sh - ph + i * dh;
-              if (ih < 0 || ih >= h) continue;
-              row(
-                ((b * cin + ci) * h + ih) * w,
-                ((b * cout + co) * ho + oh) * wo,
-                wIdx,
-                lo,
-                hi,
-                off,
-              );
-            }
+  const { stride: [sh, sw], padding: [ph, pw], dilation: [dh, dw] } = convAttrs(conv);
+  for (let cg = 0; cg < d.cinG; cg++) {
+    const plane = (b * d.cin + g * d.cinG + cg) * d.h;
+    for (let i = 0; i < d.kh; i++) {
+      for (let j = 0; j < d.kw; j++) {
+        const row = ((cg * d.kh + i) * d.kw + j) * d.cols;
+        for (let oh = 0; oh < d.ho; oh++) {
+          const ih = oh * sh - ph + i * dh;
+          if (ih < 0 || ih >= d.h) continue;
+          const xr = (plane + ih) * d.w;
+          for (let ow = 0; ow < d.wo; ow++) {
+            const iw = ow * sw - pw + j * dw;
+            if (iw >= 0 && iw < d.w) f(row + oh * d.wo + ow, xr + iw);
           }
         }
       }
@@ -54,39 +79,77 @@ function forEachTapRow(
   }
 }
 
-/** conv2d forward. */
+function im2col(
+  conv: Tensor,
+  d: ConvDims,
+  x: Float32Array,
+  b: number,
+  g: number,
+  col: Float32Array,
+) {
+  col.fill(0);
+  forEachColumn(conv, d, b, g, (c, i) => (col[c] = x[i]));
+}
+
+/** conv2d forward: `Y[b,g] = W[g] · im2col(X[b,g])`. */
 export const conv2d: CpuKernel = (n, [xa, wa]) => {
-  const [x, wt] = [f32(xa), f32(wa)];
+  const x = f32(xa), wt = f32(wa);
+  const d = dims(n.inputs[0].shape, n.shape, n.inputs[1].shape, convAttrs(n).groups);
   const y = new Float32Array(numel(n.shape));
-  const sw = convAttrs(n).stride[1];
-  forEachTapRow(n.inputs[0].shape, n.shape, n.inputs[1].shape, n, (xr, yr, wi, lo, hi, off) => {
-    const v = wt[wi];
-    for (let o = lo; o <= hi; o++) y[yr + o] += v * x[xr + o * sw + off];
-  });
+  const col = new Float32Array(d.rows * d.cols);
+  for (let b = 0; b < d.n; b++) {
+    for (let g = 0; g < d.groups; g++) {
+      im2col(n, d, x, b, g, col);
+      const yOff = (b * d.cout + g * d.coutG) * d.cols;
+      gemm(d.coutG, d.cols, d.rows, wt, g * d.coutG * d.rows, col, 0, y, yOff);
+    }
+  }
   return y;
 };
 
-/** Input gradient: scatters `w · dy` back over each tap. */
+/** Input gradient: `col2im(W[g]ᵀ · dY[b,g])`. */
 export const conv2dGradInput: CpuKernel = (n, [dya, wa]) => {
-  const [dy, wt] = [f32(dya), f32(wa)];
+  const dy = f32(dya), wt = f32(wa);
+  const d = dims(n.shape, n.inputs[0].shape, n.inputs[1].shape, convAttrs(n).groups);
   const dx = new Float32Array(numel(n.shape));
-  const sw = convAttrs(n).stride[1];
-  forEachTapRow(n.shape, n.inputs[0].shape, n.inputs[1].shape, n, (xr, yr, wi, lo, hi, off) => {
-    const v = wt[wi];
-    for (let o = lo; o <= hi; o++) dx[xr + o * sw + off] += v * dy[yr + o];
-  });
+  const col = new Float32Array(d.rows * d.cols);
+  const wT = Array.from(
+    { length: d.groups },
+    (_, g) =>
+      transpose(wt.subarray(g * d.coutG * d.rows, (g + 1) * d.coutG * d.rows), d.coutG, d.rows),
+  );
+  for (let b = 0; b < d.n; b++) {
+    for (let g = 0; g < d.groups; g++) {
+      col.fill(0);
+      gemm(d.rows, d.cols, d.coutG, wT[g], 0, dy, (b * d.cout + g * d.coutG) * d.cols, col, 0);
+      forEachColumn(n, d, b, g, (c, i) => (dx[i] += col[c]));
+    }
+  }
   return dx;
 };
 
-/** Weight gradient: correlates the input with the output gradient. */
+/** Weight gradient: `dW[g] = Σ_b dY[b,g] · im2col(X[b,g])ᵀ`. */
 export const conv2dGradWeight: CpuKernel = (n, [xa, dya]) => {
-  const [x, dy] = [f32(xa), f32(dya)];
+  const x = f32(xa), dy = f32(dya);
+  const d = dims(n.inputs[0].shape, n.inputs[1].shape, n.shape, convAttrs(n).groups);
   const dw = new Float32Array(numel(n.shape));
-  const sw = convAttrs(n).stride[1];
-  forEachTapRow(n.inputs[0].shape, n.inputs[1].shape, n.shape, n, (xr, yr, wi, lo, hi, off) => {
-    let s = 0;
-    for (let o = lo; o <= hi; o++) s += dy[yr + o] * x[xr + o * sw + off];
-    dw[wi] += s;
-  });
+  const col = new Float32Array(d.rows * d.cols);
+  for (let b = 0; b < d.n; b++) {
+    for (let g = 0; g < d.groups; g++) {
+      im2col(n, d, x, b, g, col);
+      const dyOff = (b * d.cout + g * d.coutG) * d.cols;
+      gemm(
+        d.coutG,
+        d.rows,
+        d.cols,
+        dy,
+        dyOff,
+        transpose(col, d.rows, d.cols),
+        0,
+        dw,
+        g * d.coutG * d.rows,
+      );
+    }
+  }
   return dw;
 };

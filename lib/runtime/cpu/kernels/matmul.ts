@@ -2,31 +2,18 @@
  * Matrix product with optional transposes.
  * @module
  */
+import { gemm, transpose } from "./gemm.ts";
 import { type CpuKernel, f32 } from "./kernel.ts";
 
-/** `op(a) · op(b)`; the inner loop runs over contiguous rows of the output. */
+/** `op(a) · op(b)`: transposed operands are materialised, then one gemm. */
 export const matmul: CpuKernel = (n, [aa, ba]) => {
-  const a = f32(aa), b = f32(ba);
   const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
+  const [sa, sb] = [n.inputs[0].shape, n.inputs[1].shape];
+  const a = transA ? transpose(f32(aa), sa[0], sa[1]) : f32(aa);
+  const b = transB ? transpose(f32(ba), sb[0], sb[1]) : f32(ba);
   const [m, p] = n.shape;
-  const k = transA ? n.inputs[0].shape[0] : n.inputs[0].shape[1];
-  const aAt = transA
-    ? (i: number, r: number) => a[r * m + i]
-    : (i: number, r: number) => a[i * k + r];
-  const bRow = transB ? null : b;
+  const k = transA ? sa[0] : sa[1];
   const c = new Float32Array(m * p);
-  for (let i = 0; i < m; i++) {
-    const ci = i * p;
-    for (let r = 0; r < k; r++) {
-      const v = aAt(i, r);
-      if (v === 0) continue;
-      if (bRow) {
-        const br = r * p;
-        for (let j = 0; j < p; j++) c[ci + j] += v * bRow[br + j];
-      } else {
-        for (let j = 0; j < p; j++) c[ci + j] += v * b[j * k + r];
-      }
-    }
-  }
+  gemm(m, p, k, a, 0, b, 0, c, 0);
   return c;
 };
