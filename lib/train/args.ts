@@ -1,0 +1,95 @@
+/**
+ * Command-line flags of `deno task train` → raw config data for
+ * {@linkcode parseTrainConfig}. A literal `--` before the flags (as `deno
+ * task train -- --epochs 3` forwards it) is accepted.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, METHOD_NAMES, parseTrainConfig, type TrainConfig } from "./config.ts";
+
+const FLAGS = {
+  method: { type: "string" },
+  domains: { type: "string" },
+  epochs: { type: "string" },
+  batch: { type: "string" },
+  lr: { type: "string" },
+  optimizer: { type: "string" },
+  backend: { type: "string" },
+  "budget-mb": { type: "string" },
+  out: { type: "string" },
+  seed: { type: "string" },
+  resume: { type: "boolean" },
+  limit: { type: "string" },
+  config: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Drops one leading literal `--`. */
+export function dropDashDash(args: readonly string[]): string[] {
+  return args[0] === "--" ? args.slice(1) : [...args];
+}
+
+function num(v: string | undefined): number | string | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && v.trim() !== "" ? n : v;
+}
+
+function list(v: string | undefined, all?: readonly string[]): string[] | undefined {
+  if (v === undefined) return undefined;
+  return v === "all" && all ? [...all] : v.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/** The flags' raw values, keyed like {@linkcode TrainConfig}; unknown flags throw ConfigError. */
+export function flagsToRaw(
+  args: readonly string[],
+): { raw: Record<string, unknown>; config?: string; help: boolean } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: dropDashDash(args),
+      options: FLAGS,
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\n${USAGE}`);
+  }
+  const raw: Record<string, unknown> = {
+    method: list(values.method, METHOD_NAMES),
+    domains: list(values.domains),
+    epochs: num(values.epochs),
+    batch: num(values.batch),
+    lr: num(values.lr),
+    optimizer: values.optimizer,
+    backend: values.backend,
+    budgetMb: num(values["budget-mb"]),
+    out: values.out,
+    seed: num(values.seed),
+    resume: values.resume,
+    limit: num(values.limit),
+  };
+  for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
+  return { raw, config: values.config, help: values.help ?? false };
+}
+
+/** Reads flags and an optional `--config file.json` (flags win) into a validated config. */
+export async function trainConfigFromArgs(args: readonly string[]): Promise<TrainConfig | "help"> {
+  const { raw, config, help } = flagsToRaw(args);
+  if (help) return "help";
+  let file: Record<string, unknown> = {};
+  if (config) {
+    try {
+      file = JSON.parse(await Deno.readTextFile(config));
+    } catch (e) {
+      throw new ConfigError(`config file ${config}: ${(e as Error).message}`);
+    }
+  }
+  return parseTrainConfig({ ...file, ...raw });
+}
+
+/** Usage text. */
+export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}|all[,..]]
+  [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
+  [--backend auto|webgpu|cpu] [--budget-mb MB] [--out DIR] [--seed N] [--resume]
+  [--limit N (examples per domain)] [--config file.json]`;

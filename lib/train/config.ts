@@ -1,0 +1,61 @@
+/**
+ * The training configuration, validated with zod: every invalid field is
+ * reported by name with what it allows.
+ * @module
+ */
+import { z } from "zod";
+
+/** The adaptation methods `deno task train` knows. */
+export const METHOD_NAMES = [
+  "finetune",
+  "lastlayer",
+  "bnhead",
+  "piggyback",
+  "parallel",
+  "series",
+  "tinytl",
+  "da3",
+] as const;
+
+/** The schema of a training run's configuration. */
+export const TrainConfigSchema = z.object({
+  method: z.array(z.enum(METHOD_NAMES)).min(1).default(["da3"]),
+  domains: z.array(z.string().min(1)).min(1).optional(),
+  epochs: z.number().int().min(1).max(1000).default(2),
+  batch: z.number().int().min(1).max(4096).default(32),
+  lr: z.number().positive().max(10).default(1e-3),
+  optimizer: z.enum(["sgd", "adam"]).default("adam"),
+  backend: z.enum(["auto", "webgpu", "cpu"]).default("auto"),
+  budgetMb: z.number().positive().optional(),
+  out: z.string().min(1).default("runs/latest"),
+  seed: z.number().int().min(0).default(0),
+  resume: z.boolean().default(false),
+  limit: z.number().int().min(1).optional(),
+}).strict();
+
+/** A validated training configuration. */
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+/** Thrown for an invalid configuration; the message names each bad field. */
+export class ConfigError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Validates raw configuration data (from flags and/or a config file). */
+export function parseTrainConfig(raw: unknown): TrainConfig {
+  const r = TrainConfigSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join(".") : "(config)";
+    const allowed = "values" in issue && Array.isArray(issue.values)
+      ? ` (allowed: ${issue.values.join(", ")})`
+      : "";
+    const keys = issue.code === "unrecognized_keys" ? `: ${issue.keys.join(", ")}` : "";
+    return `${field}: ${issue.message}${keys}${allowed}`;
+  });
+  throw new ConfigError(`invalid training config:\n  ${lines.join("\n  ")}`);
+}

@@ -1,0 +1,122 @@
+/** Training configuration: flags, config files, zod validation, result renderings. */
+import assert from "node:assert/strict";
+import { ConfigError, parseTrainConfig } from "../lib/train/config.ts";
+import { trainConfigFromArgs } from "../lib/train/args.ts";
+import { type Results, resultsPlot, resultsTable } from "../lib/train/results.ts";
+import { formatProgress } from "../lib/train/progress.ts";
+
+Deno.test("flags parse with or without a literal -- and fill defaults", async () => {
+  const a = await trainConfigFromArgs(["--", "--method", "da3,finetune", "--epochs", "3"]);
+  const b = await trainConfigFromArgs(["--method", "da3,finetune", "--epochs", "3"]);
+  assert.deepEqual(a, b);
+  assert.ok(a !== "help");
+  assert.deepEqual(a.method, ["da3", "finetune"]);
+  assert.equal(a.epochs, 3);
+  assert.equal(a.optimizer, "adam");
+  assert.equal(a.backend, "auto");
+  const all = await trainConfigFromArgs(["--method", "all", "--budget-mb", "512"]);
+  assert.ok(all !== "help" && all.method.length === 8 && all.budgetMb === 512);
+});
+
+/** Each row: flags, and what the error must name. */
+const bad: [string[], string[]][] = [
+  [["--method", "lora"], ["method", "da3", "finetune"]],
+  [["--optimizer", "rmsprop"], ["optimizer", "sgd", "adam"]],
+  [["--backend", "cuda"], ["backend", "webgpu", "cpu"]],
+  [["--epochs", "0"], ["epochs"]],
+  [["--epochs", "two"], ["epochs"]],
+  [["--batch", "1.5"], ["batch"]],
+  [["--lr", "-1"], ["lr"]],
+  [["--budget-mb", "0"], ["budgetMb"]],
+  [["--frobnicate"], ["frobnicate"]],
+];
+
+for (const [flags, names] of bad) {
+  Deno.test(`invalid flags ${flags.join(" ")} name the field`, async () => {
+    await assert.rejects(() => trainConfigFromArgs(flags), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      for (const n of names) assert.ok(e.message.includes(n), `"${e.message}" lacks ${n}`);
+      return true;
+    });
+  });
+}
+
+Deno.test("a config file is validated and flags override it", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(path, JSON.stringify({ epochs: 5, lr: 0.01, batch: 16 }));
+  const c = await trainConfigFromArgs(["--config", path, "--batch", "8"]);
+  assert.ok(c !== "help" && c.epochs === 5 && c.lr === 0.01 && c.batch === 8);
+  await Deno.writeTextFile(path, JSON.stringify({ epochs: 5, colour: "red" }));
+  await assert.rejects(() => trainConfigFromArgs(["--config", path]), /colour/);
+  assert.throws(() => parseTrainConfig({ method: "da3" }), /method/);
+  await Deno.remove(path);
+});
+
+const results: Results = {
+  backbone: "abc",
+  runs: [
+    {
+      method: "finetune",
+      domain: "a",
+      top1: 0.9,
+      paramsPerDomain: 272_474,
+      trainingBytes: 80e6,
+      msPerStep: 200,
+    },
+    {
+      method: "finetune",
+      domain: "b",
+      top1: 0.7,
+      paramsPerDomain: 272_474,
+      trainingBytes: 80e6,
+      msPerStep: 220,
+    },
+    {
+      method: "da3",
+      domain: "a",
+      top1: 0.85,
+      paramsPerDomain: 5_000,
+      trainingBytes: 8e6,
+      msPerStep: 90,
+    },
+    {
+      method: "da3",
+      domain: "b",
+      top1: 0.75,
+      paramsPerDomain: 5_000,
+      trainingBytes: 8e6,
+      msPerStep: 110,
+    },
+  ],
+};
+
+Deno.test("results render as a Markdown table with per-method means", () => {
+  const t = resultsTable(results).split("\n");
+  assert.equal(t.length, 4);
+  assert.ok(t[0].includes("| a | b |"));
+  assert.ok(t[2].startsWith("| finetune | 90.0 | 70.0 | 80.0 | 272,474 | 80.0 | 210 |"), t[2]);
+  assert.ok(t[3].startsWith("| da3 | 85.0 | 75.0 | 80.0 | 5,000 | 8.0 | 100 |"), t[3]);
+});
+
+Deno.test("the plot has one labelled point per method", () => {
+  const svg = resultsPlot(results);
+  assert.equal(svg.match(/<circle/g)?.length, 2);
+  assert.ok(svg.includes(">da3<") && svg.includes(">finetune<"));
+  assert.ok(svg.startsWith("<svg") && svg.endsWith("</svg>"));
+});
+
+Deno.test("progress shows step, loss, accuracy, rate, ETA and arena MB", () => {
+  const line = formatProgress({
+    label: "da3/a",
+    step: 5,
+    steps: 10,
+    loss: 0.5,
+    accuracy: 0.8,
+    elapsed: 2.5,
+    arenaBytes: 1.5e6,
+  }, 10);
+  assert.equal(
+    line,
+    "da3/a [#####-----] 5/10 loss 0.500 acc 80.0% 2.0 steps/s ETA 3s arena 1.5 MB",
+  );
+});
