@@ -21,7 +21,11 @@ import {
 } from "./safetensors_header.ts";
 
 export * from "./safetensors_header.ts";
-export { encodeSafetensors, writeSafetensorsFileAtomic } from "./safetensors_write.ts";
+export {
+  encodeSafetensors,
+  type SafetensorsInput,
+  writeSafetensorsFileAtomic,
+} from "./safetensors_write.ts";
 
 /** The typed array that holds each dtype's elements. */
 export interface SafetensorsArrayOf {
