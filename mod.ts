@@ -24,3 +24,4 @@ export * from "./lib/autodiff/mod.ts";
 export * from "./lib/runtime/data.ts";
 export * from "./lib/runtime/params.ts";
 export * from "./lib/runtime/cpu/mod.ts";
+export * from "./lib/io/safetensors.ts";
