@@ -1,0 +1,177 @@
+/**
+ * From a training (or inference) graph to a plan: schedule, lifetimes,
+ * in-place reuse, arena offsets, lower bound and persistent accounting.
+ * @module
+ */
+import type { GradResult } from "../autodiff/mod.ts";
+import { byteSize, type Graph, type Tensor } from "../graph/mod.ts";
+import { assignOffsets, DEFAULT_ALIGNMENT } from "./assign.ts";
+import { inPlaceCandidates } from "./in_place.ts";
+import { lifetimes } from "./lifetimes.ts";
+import { lowerBound } from "./lower_bound.ts";
+import { scheduleGraph } from "./schedule.ts";
+import {
+  type Category,
+  type Interval,
+  OPTIMIZER_STATE_FACTOR,
+  type OptimizerKind,
+  type Plan,
+  type PlannedValue,
+} from "./types.ts";
+
+/** Options of {@linkcode planGraph}. */
+export interface PlanOptions {
+  /** Arena offset alignment in bytes (default 256). */
+  readonly alignment?: number;
+  /** Optimizer whose state the accounting includes (default "none"). */
+  readonly optimizer?: OptimizerKind;
+  /** Allow outputs to take over an input's bytes where legal (default true). */
+  readonly inPlace?: boolean;
+}
+
+/** True when `source` is the result of `grad()` rather than a bare graph. */
+export function isGradResult(source: GradResult | Graph): source is GradResult {
+  return "grads" in source && "saved" in source;
+}
+
+function nameOf(n: Tensor, i: number, gradOf: ReadonlyMap<Tensor, Tensor>): string {
+  if (n.op === "param" || n.op === "input") return String(n.attrs.name);
+  const p = gradOf.get(n);
+  return p ? `grad(${p.attrs.name})` : `%${i}`;
+}
+
+/** Union-find root with path halving. */
+function root(parent: number[], i: number): number {
+  while (parent[i] !== i) i = parent[i] = parent[parent[i]];
+  return i;
+}
+
+/**
+ * Plans a `grad()` result (forward + backward) or an inference graph: the
+ * schedule that runtimes execute, each value's lifetime, in-place reuse, one
+ * arena with aligned offsets, the arena's lower bound for this schedule, and
+ * the persistent bytes (weights, trainable gradients, optimizer state).
+ */
+export function planGraph(source: GradResult | Graph, options: PlanOptions = {}): Plan {
+  const alignment = options.alignment ?? DEFAULT_ALIGNMENT;
+  const optimizer = options.optimizer ?? "none";
+  const g = isGradResult(source) ? source.graph : source;
+  const grads = isGradResult(source) ? source.grads : new Map<Tensor, Tensor>();
+  const backward: ReadonlySet<Tensor> = isGradResult(source) ? source.backward : new Set();
+  const savedSet = new Set(isGradResult(source) ? source.saved.map((s) => s.tensor) : []);
+  const gradOf = new Map<Tensor, Tensor>();
+  for (const [p, d] of grads) gradOf.set(d, p);
+  const persistent = new Set(gradOf.keys());
+
+  const schedule = scheduleGraph(g, { persistent });
+  const order = schedule.order;
+  const keep = new Set(g.outputs);
+  const life = lifetimes(order, keep);
+  const end = order.length - 1;
+  const index = new Map<Tensor, number>();
+  g.nodes.forEach((n, i) => index.set(n, i));
+
+  const category = (n: Tensor): Category =>
+    n.op === "param"
+      ? "weight"
+      : persistent.has(n)
+      ? "gradient"
+      : n.op === "input"
+      ? "input"
+      : keep.has(n)
+      ? "output"
+      : savedSet.has(n)
+      ? "saved"
+      : "transient";
+  const cats = g.nodes.map(category);
+  const inArena = cats.map((c) => c !== "weight" && c !== "gradient");
+  const bytes = g.nodes.map((n) => byteSize(n.shape, n.dtype));
+  const first = g.nodes.map((n) => life.get(n)?.firstWrite ?? 0);
+  const last = g.nodes.map((n) => life.get(n)?.lastRead ?? end);
+
+  // In-place: an output takes an input's bytes when this op reads it last.
+  const parent = g.nodes.map((_, i) => i);
+  const inPlaceOf = new Map<number, number>();
+  if (options.inPlace ?? true) {
+    order.forEach((n, s) => {
+      const v = index.get(n)!;
+      if (!inArena[v]) return;
+      for (const k of inPlaceCandidates(n)) {
+        const u = index.get(n.inputs[k])!;
+        if (inArena[u] && last[u] === s && first[u] < s && !keep.has(n.inputs[k])) {
+          inPlaceOf.set(v, u);
+          parent[v] = root(parent, u);
+          return;
+        }
+      }
+    });
+  }
+
+  // One interval per slot (a chain of in-place values shares one slot).
+  const slotOf = new Map<number, number>();
+  const slots: { size: number; first: number; last: number }[] = [];
+  g.nodes.forEach((_, i) => {
+    if (!inArena[i]) return;
+    const r = root(parent, i);
+    let k = slotOf.get(r);
+    if (k === undefined) {
+      k = slots.length;
+      slotOf.set(r, k);
+      slots.push({ size: bytes[i], first: first[i], last: last[i] });
+    }
+    const slot = slots[k];
+    slot.size = Math.max(slot.size, bytes[i]);
+    slot.first = Math.min(slot.first, first[i]);
+    slot.last = Math.max(slot.last, last[i]);
+    slotOf.set(i, k);
+  });
+  const intervals: Interval[] = slots;
+  const assignment = assignOffsets(intervals, { alignment });
+  const bound = lowerBound(intervals);
+
+  const values: PlannedValue[] = g.nodes.map((n, i) => {
+    const isWeight = cats[i] === "weight";
+    const v: PlannedValue = {
+      index: i,
+      name: nameOf(n, i, gradOf),
+      op: n.op,
+      shape: n.shape,
+      dtype: n.dtype,
+      bytes: bytes[i],
+      category: cats[i],
+      phase: backward.has(n) ? "backward" : "forward",
+      saved: savedSet.has(n),
+      inputs: n.inputs.map((x) => index.get(x)!),
+      step: isWeight ? -1 : first[i],
+      firstWrite: isWeight ? 0 : first[i],
+      lastRead: isWeight || cats[i] === "gradient" ? end : last[i],
+      offset: inArena[i] ? assignment.offsets[slotOf.get(i)!] : null,
+    };
+    return inPlaceOf.has(i) ? { ...v, inPlaceOf: inPlaceOf.get(i)! } : v;
+  });
+
+  const sum = (pick: (v: PlannedValue) => boolean) =>
+    values.reduce((s, v) => (pick(v) ? s + v.bytes : s), 0);
+  const weightBytes = sum((v) => v.category === "weight");
+  const gradientBytes = sum((v) => v.category === "gradient");
+  const trainableBytes = [...grads.keys()].reduce((s, p) => s + byteSize(p.shape, p.dtype), 0);
+  const optimizerBytes = OPTIMIZER_STATE_FACTOR[optimizer] * trainableBytes;
+  return {
+    tensors: g.nodes,
+    values,
+    schedule: order.map((n) => index.get(n)!),
+    outputs: g.outputs.map((n) => index.get(n)!),
+    alignment,
+    arenaBytes: assignment.arenaBytes,
+    lowerBoundBytes: bound.bytes,
+    peakStep: bound.step,
+    ordering: assignment.ordering,
+    optimizer,
+    weightBytes,
+    trainableBytes,
+    gradientBytes,
+    optimizerBytes,
+    savedActivationBytes: sum((v) => v.saved),
+    totalBytes: weightBytes + gradientBytes + optimizerBytes + assignment.arenaBytes,
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The execution plan as plain data. The contract: a planned arena value is
+ * written at step `firstWrite` into `[offset, offset + bytes)` of one arena
+ * and read no later than step `lastRead`; after `lastRead` its bytes belong to
+ * whoever is placed there next. Two arena values whose `[firstWrite, lastRead]`
+ * intersect never overlap, except a value computed in place of an input
+ * (`inPlaceOf`), which takes over that input's bytes at the step where the
+ * input is read for the last time.
+ * @module
+ */
+import type { DType, Shape, Tensor } from "../graph/mod.ts";
+
+/**
+ * What a value is, for accounting. `weight`s (every parameter, frozen or not)
+ * and `gradient`s (trainable parameters' gradients) are persistent and live
+ * outside the arena; everything else is in the arena: fed `input`s, graph
+ * `output`s other than gradients (they live to the end), `saved` forward
+ * values that backward reads, and `transient` values.
+ */
+export type Category = "weight" | "gradient" | "input" | "output" | "saved" | "transient";
+
+/** Optimizer state kept per trainable parameter: none, SGD momentum (1×), Adam (2×). */
+export type OptimizerKind = "none" | "sgd" | "adam";
+
+/** Optimizer state bytes per trainable byte. */
+export const OPTIMIZER_STATE_FACTOR: Readonly<Record<OptimizerKind, number>> = {
+  none: 0,
+  sgd: 1,
+  adam: 2,
+};
+
+/** One value of a planned graph. Indices refer to `Plan.values`. */
+export interface PlannedValue {
+  /** Index of this value in `Plan.values` (and of its node in `Plan.tensors`). */
+  readonly index: number;
+  /** The input or parameter name, `grad(<param>)` for a gradient, else `%<index>`. */
+  readonly name: string;
+  /** The op that produces it. */
+  readonly op: string;
+  /** Its shape. */
+  readonly shape: Shape;
+  /** Its element type. */
+  readonly dtype: DType;
+  /** Its size in bytes. */
+  readonly bytes: number;
+  /** What it is, for accounting. */
+  readonly category: Category;
+  /** `backward` for values that depend on the loss gradient, else `forward`. */
+  readonly phase: "forward" | "backward";
+  /** True when backward reads this forward value (the autodiff saved set). */
+  readonly saved: boolean;
+  /** The values its op reads, in argument order. */
+  readonly inputs: readonly number[];
+  /** The schedule step that computes it; -1 for weights (never computed). */
+  readonly step: number;
+  /** First step at which its bytes are in use (its own step). */
+  readonly firstWrite: number;
+  /** Last step that reads it; the last step of the schedule for outputs. */
+  readonly lastRead: number;
+  /** Byte offset in the arena, or null for persistent values (weights, gradients). */
+  readonly offset: number | null;
+  /** The input value whose bytes this value takes over (computed in place). */
+  readonly inPlaceOf?: number;
+}
+
+/** A scheduled, lifetime-annotated, arena-assigned graph. */
+export interface Plan {
+  /** The graph's nodes; `tensors[i]` is the node of `values[i]`. */
+  readonly tensors: readonly Tensor[];
+  /** Every value of the graph, in the graph's topological order. */
+  readonly values: readonly PlannedValue[];
+  /** The value computed at each step (weights are not steps). */
+  readonly schedule: readonly number[];
+  /** The graph outputs, in order (loss, kept values, gradients). */
+  readonly outputs: readonly number[];
+  /** Arena offset alignment in bytes. */
+  readonly alignment: number;
+  /** The arena size: the end of the highest placed value, rounded up to 4 bytes. */
+  readonly arenaBytes: number;
+  /** The most arena bytes live at any one step of this schedule. */
+  readonly lowerBoundBytes: number;
+  /** The step where `lowerBoundBytes` is reached. */
+  readonly peakStep: number;
+  /** The assignment ordering that gave the smallest arena. */
+  readonly ordering: string;
+  /** Optimizer the persistent accounting assumes. */
+  readonly optimizer: OptimizerKind;
+  /** Bytes of every parameter, frozen or trainable. */
+  readonly weightBytes: number;
+  /** Bytes of the differentiated (trainable) parameters. */
+  readonly trainableBytes: number;
+  /** Bytes of their gradients. */
+  readonly gradientBytes: number;
+  /** Optimizer state bytes (factor × trainable bytes). */
+  readonly optimizerBytes: number;
+  /** Bytes of the forward values backward reads (the saved set). */
+  readonly savedActivationBytes: number;
+  /** `weightBytes + gradientBytes + optimizerBytes + arenaBytes`. */
+  readonly totalBytes: number;
+}
+
+/** A lifetime interval with a size: the input of arena assignment. */
+export interface Interval {
+  /** Bytes to place. */
+  readonly size: number;
+  /** First step (inclusive) the bytes are in use. */
+  readonly first: number;
+  /** Last step (inclusive) the bytes are in use. */
+  readonly last: number;
+}
+
+/** True when two intervals share at least one step. */
+export function intersects(a: Interval, b: Interval): boolean {
+  return a.first <= b.last && b.first <= a.last;
+}
+
+/** `n` rounded up to a multiple of `alignment`. */
+export function alignUp(n: number, alignment: number): number {
+  return Math.ceil(n / alignment) * alignment;
+}
