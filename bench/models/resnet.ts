@@ -10,8 +10,6 @@ import {
   conv2d,
   flatten,
   globalAvgPool,
-  grad,
-  type GradResult,
   input,
   linear,
   maxPool2d,
@@ -19,7 +17,8 @@ import {
   relu,
   softmaxCrossEntropy,
   type Tensor,
-} from "../../mod.ts";
+} from "../../lib/graph/mod.ts";
+import { grad, type GradResult } from "../../lib/autodiff/mod.ts";
 
 /** How a backbone is adapted: everything trainable, only the head, or BN affine + head. */
 export type Method = "finetune" | "frozen" | "bn";
