@@ -1,0 +1,106 @@
+/**
+ * From a graph node to the WGSL dispatches that compute it: one entry per
+ * op, each reading shapes and attributes off the node and calling a kernel
+ * generator from `kernels/`.
+ * @module
+ */
+import { type ConvAttrs, numel, type PoolAttrs, type Tensor } from "../../graph/mod.ts";
+import * as bn from "../../../kernels/batch_norm.ts";
+import * as broadcast from "../../../kernels/broadcast.ts";
+import * as elementwise from "../../../kernels/elementwise.ts";
+import * as loss from "../../../kernels/loss.ts";
+import * as pool from "../../../kernels/pool.ts";
+import * as reduce from "../../../kernels/reduce.ts";
+import { matmulNaive } from "../../../kernels/matmul_naive.ts";
+import {
+  conv2dDirect,
+  conv2dGradInputDirect,
+  conv2dGradWeightDirect,
+  type ConvGeometry,
+} from "../../../kernels/conv2d_direct.ts";
+import type { Kernel, Lowering } from "../../../kernels/wgsl.ts";
+import { UnsupportedOpError } from "./errors.ts";
+
+type Lower = (n: Tensor) => Lowering;
+
+const one = (k: Kernel): Lowering => ({ kernels: [k], scratchBytes: 0 });
+const count = (n: Tensor) => numel(n.shape);
+const num = (n: Tensor, k: string) => n.attrs[k] as number;
+
+function bnLayout(t: Tensor): bn.BnLayout {
+  const [n, c, h = 1, w = 1] = t.shape;
+  return { n, c, s: h * w };
+}
+
+function poolGeometry(x: readonly number[], y: readonly number[], n: Tensor): pool.PoolGeometry {
+  const a = n.attrs as unknown as PoolAttrs;
+  return { x, y, kernel: a.kernel, stride: a.stride, padding: a.padding };
+}
+
+function convGeometry(
+  x: readonly number[],
+  w: readonly number[],
+  y: readonly number[],
+  n: Tensor,
+): ConvGeometry {
+  const a = n.attrs as unknown as ConvAttrs;
+  return { x, w, y, stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups };
+}
+
+function matmulLowering(n: Tensor): Lowering {
+  const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
+  const [m, p] = n.shape;
+  const k = transA ? n.inputs[0].shape[0] : n.inputs[0].shape[1];
+  return one(matmulNaive({ m, k, n: p, transA, transB }));
+}
+
+/** Lowerings by op name (sources `input` and `param` have none: they are fed). */
+export const LOWERINGS: Readonly<Record<string, Lower>> = {
+  fill: (n) => one(elementwise.fill(count(n), num(n, "value"))),
+  add: (n) => one(broadcast.add(n.inputs[0].shape, n.inputs[1].shape, n.shape)),
+  mul: (n) => one(broadcast.mul(n.inputs[0].shape, n.inputs[1].shape, n.shape)),
+  scale: (n) => one(elementwise.scale(count(n), num(n, "scale"))),
+  sumTo: (n) => one(broadcast.sumTo(n.inputs[0].shape, n.shape)),
+  broadcastTo: (n) => one(broadcast.broadcastTo(n.inputs[0].shape, n.shape, num(n, "scale"))),
+  conv2d: (n) => one(conv2dDirect(convGeometry(n.inputs[0].shape, n.inputs[1].shape, n.shape, n))),
+  conv2dGradInput: (n) =>
+    one(conv2dGradInputDirect(convGeometry(n.shape, n.inputs[1].shape, n.inputs[0].shape, n))),
+  conv2dGradWeight: (n) =>
+    one(conv2dGradWeightDirect(convGeometry(n.inputs[0].shape, n.shape, n.inputs[1].shape, n))),
+  batchNorm: (n) => bn.batchNorm(bnLayout(n), n.attrs.mode as "eval" | "batch", num(n, "eps")),
+  batchNormGradInput: (n) => bn.batchNormGradInput(bnLayout(n), num(n, "eps")),
+  batchNormBatchGradInput: (n) => bn.batchNormBatchGradInput(bnLayout(n), num(n, "eps")),
+  batchNormGradGamma: (n) =>
+    bn.batchNormGradGamma(
+      bnLayout(n.inputs[1]),
+      n.attrs.mode as "eval" | "batch",
+      num(n, "eps"),
+    ),
+  relu: (n) => one(elementwise.relu(count(n))),
+  reluMask: (n) => one(elementwise.reluMask(count(n))),
+  reluGrad: (n) => one(elementwise.reluGrad(count(n))),
+  sigmoid: (n) => one(elementwise.sigmoid(count(n))),
+  sigmoidGrad: (n) => one(elementwise.sigmoidGrad(count(n))),
+  avgPool2d: (n) => one(pool.avgPool2d(poolGeometry(n.inputs[0].shape, n.shape, n))),
+  avgPool2dGrad: (n) => one(pool.avgPool2dGrad(poolGeometry(n.shape, n.inputs[0].shape, n))),
+  maxPool2d: (n) => one(pool.maxPool2d(poolGeometry(n.inputs[0].shape, n.shape, n))),
+  maxPool2dIndices: (n) => one(pool.maxPool2dIndices(poolGeometry(n.inputs[0].shape, n.shape, n))),
+  maxPool2dGrad: (n) => one(pool.maxPool2dGrad(poolGeometry(n.shape, n.inputs[0].shape, n))),
+  globalAvgPool: (n) => one(reduce.globalAvgPool(n.inputs[0].shape)),
+  channelMean: (n) => one(reduce.channelMean(n.inputs[0].shape)),
+  mean: (n) => one(reduce.mean(count(n.inputs[0]))),
+  upsampleNearest: (n) => one(reduce.upsampleNearest(n.inputs[0].shape, num(n, "factor"))),
+  upsampleNearestGrad: (n) => one(reduce.upsampleNearestGrad(n.shape, num(n, "factor"))),
+  reshape: (n) => one(elementwise.copy(count(n))),
+  matmul: matmulLowering,
+  softmaxCrossEntropy: (n) =>
+    one(loss.softmaxCrossEntropy(n.inputs[0].shape[0], n.inputs[0].shape[1])),
+  softmaxCrossEntropyGrad: (n) => one(loss.softmaxCrossEntropyGrad(n.shape[0], n.shape[1])),
+};
+
+/** The dispatches of one non-source node; throws UnsupportedOpError for an unknown op. */
+export function lower(n: Tensor): Lowering {
+  const f = LOWERINGS[n.op];
+  if (!f) throw new UnsupportedOpError(n.op);
+  return f(n);
+}

@@ -1,0 +1,411 @@
+/**
+ * Parity of every op, forward and backward, between the WebGPU runtime and
+ * the CPU reference on random shapes (odd sizes, stride/padding/dilation/
+ * groups edge cases). Tolerance for f32: |gpu − cpu| ≤ 1e-4·(1 + |cpu|);
+ * masks, u8 indices and i32 values must be equal.
+ *
+ * These tests need a WebGPU adapter and fail with NoAdapterError without one
+ * (Mesa's `mesa-vulkan-drivers` provides a CPU adapter).
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  add,
+  avgPool2d,
+  batchNorm,
+  broadcastTo,
+  channelMean,
+  conv2d,
+  conv2dGradInput,
+  conv2dGradWeight,
+  fill,
+  globalAvgPool,
+  type Graph,
+  graph,
+  input,
+  matmul,
+  maxPool2d,
+  mean,
+  mul,
+  node,
+  numel,
+  OP_NAMES,
+  param,
+  relu,
+  reluGrad,
+  reluMask,
+  reshape,
+  scale,
+  type Shape,
+  sigmoid,
+  softmaxCrossEntropy,
+  sumTo,
+  type Tensor,
+  upsampleNearest,
+} from "../lib/graph/mod.ts";
+import { executeCpu } from "../lib/runtime/cpu/mod.ts";
+import type { TensorData } from "../lib/runtime/data.ts";
+import { rng } from "../lib/runtime/params.ts";
+import { grad } from "../lib/autodiff/mod.ts";
+import { sigmoidGrad } from "../lib/graph/ops/sigmoid.ts";
+import {
+  batchNormBatchGradInput,
+  batchNormGradGamma,
+  batchNormGradInput,
+} from "../lib/graph/ops/batch_norm.ts";
+import { createWebGpuRuntime, type WebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
+import { LOWERINGS } from "../lib/runtime/webgpu/lower.ts";
+import { DeviceLostError, LimitError, UnsupportedOpError } from "../lib/runtime/webgpu/errors.ts";
+
+let shared: Promise<WebGpuRuntime> | null = null;
+
+/** One runtime for the whole file, so pipelines compile once per shape. */
+function runtime(): Promise<WebGpuRuntime> {
+  shared ??= createWebGpuRuntime({ maxCachedGraphs: 2 });
+  return shared;
+}
+
+function gpuTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+}
+
+const RUNS = 25;
+
+/** Random f32 values in [-2, 2]; a third of the arrays are quantised to quarters (ties, zeros). */
+function values(n: number, seed: number): Float32Array {
+  const next = rng(seed);
+  const coarse = seed % 3 === 0;
+  return Float32Array.from({ length: n }, () => {
+    const v = 4 * next() - 2;
+    return coarse ? Math.round(v * 4) / 4 : v;
+  });
+}
+
+/** Feeds for every input and param of `g` from one seed; `positive` names get values in [0.1, 2]. */
+function feedsFor(g: Graph, seed: number, positive: readonly string[] = []) {
+  const inputs: Record<string, TensorData> = {};
+  const params = new Map<string, Float32Array>();
+  g.nodes.forEach((n, k) => {
+    const name = String(n.attrs.name);
+    const size = numel(n.shape);
+    if (n.op === "input" && n.dtype === "i32") {
+      const next = rng(seed + k);
+      const classes = n.attrs.classes as number;
+      inputs[name] = Int32Array.from({ length: size }, () => Math.floor(next() * classes));
+    } else if (n.op === "input") inputs[name] = values(size, seed + k);
+    else if (n.op === "param") {
+      const v = values(size, seed + 7 * k);
+      params.set(name, positive.includes(name) ? v.map((x) => 0.1 + Math.abs(x) * 0.95) : v);
+    }
+  });
+  return { inputs, params };
+}
+
+/** Runs `g` on both runtimes and asserts parity output by output. */
+async function same(g: Graph, seed: number, positive: readonly string[] = []): Promise<void> {
+  const feeds = feedsFor(g, seed, positive);
+  const rt = await runtime();
+  const gpu = await rt.execute(g, feeds);
+  const cpu = executeCpu(g, feeds);
+  cpu.forEach((c, i) => {
+    const o = g.outputs[i];
+    const what = `${o.op} ${o.dtype}[${o.shape}] (output ${i})`;
+    assert.equal(gpu[i].constructor, c.constructor, what);
+    assert.equal(gpu[i].length, c.length, what);
+    for (let j = 0; j < c.length; j++) {
+      const [a, b] = [gpu[i][j], c[j]];
+      if (o.dtype !== "f32") {
+        if (a !== b) assert.fail(`${what}[${j}]: gpu ${a} != cpu ${b}`);
+      } else if (!(Math.abs(a - b) <= 1e-4 * (1 + Math.abs(b)))) {
+        assert.fail(`${what}[${j}]: gpu ${a} vs cpu ${b}`);
+      }
+    }
+  });
+}
+
+const dim = fc.integer({ min: 1, max: 9 });
+const shape = (maxRank: number) => fc.array(dim, { minLength: 0, maxLength: maxRank });
+const seed = fc.integer({ min: 1, max: 1 << 30 });
+
+gpuTest("every registered op has a WebGPU lowering", () => {
+  const missing = OP_NAMES.filter((op) => op !== "input" && op !== "param" && !LOWERINGS[op]);
+  assert.deepEqual(missing, []);
+  return Promise.resolve();
+});
+
+gpuTest("elementwise: relu, reluMask, reluGrad, sigmoid(+grad), scale, fill, reshape", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      shape(4),
+      fc.double({ min: -3, max: 3, noNaN: true }),
+      seed,
+      async (s, k, sd) => {
+        const x = input("x", s);
+        const dy = input("dy", s);
+        const y = sigmoid(x);
+        const outs = [
+          relu(x),
+          reluMask(x),
+          reluGrad(dy, reluMask(x)),
+          y,
+          sigmoidGrad(dy, y),
+          scale(x, k),
+          fill(s, k),
+          reshape(x, [numel(s)]),
+        ];
+        await same(graph(...outs), sd);
+      },
+    ),
+    { numRuns: RUNS },
+  );
+});
+
+/** An operand that broadcasts onto `out`: some axes squashed to 1, some leading axes dropped. */
+const operand = (out: Shape) =>
+  fc.tuple(
+    fc.integer({ min: 0, max: out.length }),
+    fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }),
+  ).map(([drop, ones]) => out.map((d, i) => (ones[i] ? 1 : d)).slice(drop) as Shape);
+
+/** A shape and two operands that broadcast onto it. */
+const broadcastable = shape(4).chain((out) =>
+  fc.tuple(operand(out), operand(out)).map(([a, b]) => ({ out: out as Shape, a, b }))
+);
+
+gpuTest("broadcast: add, mul, sumTo, broadcastTo", async () => {
+  await fc.assert(
+    fc.asyncProperty(broadcastable, fc.double({ min: -2, max: 2, noNaN: true }), seed, async (
+      { out, a, b },
+      k,
+      sd,
+    ) => {
+      const xa = input("a", a), xb = input("b", b), full = input("full", out);
+      const sum = add(xa, xb);
+      const outs = [
+        sum,
+        mul(xa, xb),
+        add(full, xb),
+        sumTo(full, a),
+        sumTo(full, b),
+        broadcastTo(xa, sum.shape, k),
+      ];
+      await same(graph(...outs), sd);
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+const bnShape = fc.oneof(
+  fc.tuple(dim, dim).map((s) => s as Shape),
+  fc.tuple(dim, dim, dim, dim).map((s) => s as Shape),
+);
+
+gpuTest("batchNorm: eval and batch forward, input and gamma gradients", async () => {
+  await fc.assert(
+    fc.asyncProperty(bnShape, seed, async (s, sd) => {
+      const c = s[1];
+      const x = input("x", s), dy = input("dy", s);
+      const p = {
+        gamma: param("gamma", [c]),
+        beta: param("beta", [c]),
+        mean: param("mean", [c]),
+        variance: param("var", [c]),
+      };
+      const eps = 1e-5;
+      const outs = [
+        batchNorm(x, p, { mode: "eval" }),
+        batchNorm(x, p, { mode: "batch", eps: 1e-3 }),
+        batchNormGradInput(dy, p.gamma, p.variance, eps),
+        batchNormBatchGradInput(dy, x, p.gamma, eps),
+        batchNormGradGamma(dy, x, [p.mean, p.variance], "eval", eps),
+        batchNormGradGamma(dy, x, [], "batch", eps),
+      ];
+      await same(graph(...outs), sd, ["var"]);
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+/** Pool windows that fit: padding ≤ kernel/2, output ≥ 1. */
+const poolCase = fc.record({
+  n: fc.integer({ min: 1, max: 3 }),
+  c: fc.integer({ min: 1, max: 4 }),
+  kh: fc.integer({ min: 1, max: 4 }),
+  kw: fc.integer({ min: 1, max: 4 }),
+  sh: fc.integer({ min: 1, max: 3 }),
+  sw: fc.integer({ min: 1, max: 3 }),
+  extraH: fc.integer({ min: 0, max: 7 }),
+  extraW: fc.integer({ min: 0, max: 7 }),
+  padH: fc.boolean(),
+  padW: fc.boolean(),
+});
+
+gpuTest("pool: avg/max forward, gradients, u8 argmax indices", async () => {
+  await fc.assert(
+    fc.asyncProperty(poolCase, seed, async (p, sd) => {
+      const padding = [
+        p.padH ? Math.floor(p.kh / 2) : 0,
+        p.padW ? Math.floor(p.kw / 2) : 0,
+      ] as const;
+      const h = Math.max(1, p.kh - 2 * padding[0]) + p.extraH;
+      const w = Math.max(1, p.kw - 2 * padding[1]) + p.extraW;
+      const x = input("x", [p.n, p.c, h, w]);
+      const o = { kernel: [p.kh, p.kw] as const, stride: [p.sh, p.sw] as const, padding };
+      const avg = avgPool2d(x, o), max = maxPool2d(x, o);
+      const dy = input("dy", avg.shape);
+      const idx = node("maxPool2dIndices", [x], max.shape, max.attrs, "u8");
+      const outs = [
+        avg,
+        max,
+        idx,
+        node("avgPool2dGrad", [dy], x.shape, avg.attrs),
+        node("maxPool2dGrad", [dy, idx], x.shape, max.attrs),
+      ];
+      await same(graph(...outs), sd);
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+gpuTest("reduce: globalAvgPool, channelMean, mean, upsampleNearest(+grad)", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.tuple(dim, dim, fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 })),
+      fc.integer({ min: 1, max: 3 }),
+      seed,
+      async (s, f, sd) => {
+        const x = input("x", s);
+        const up = upsampleNearest(x, f);
+        const dy = input("dy", up.shape);
+        const outs = [
+          globalAvgPool(x),
+          channelMean(x),
+          mean(x),
+          up,
+          node("upsampleNearestGrad", [dy], x.shape, up.attrs),
+        ];
+        await same(graph(...outs), sd);
+      },
+    ),
+    { numRuns: RUNS },
+  );
+});
+
+gpuTest("loss: softmaxCrossEntropy and its gradient (i32 labels)", async () => {
+  await fc.assert(
+    fc.asyncProperty(dim, fc.integer({ min: 1, max: 40 }), seed, async (n, k, sd) => {
+      const logits = input("logits", [n, k]);
+      const labels = node("input", [], [n], { name: "labels", classes: k }, "i32");
+      const l = softmaxCrossEntropy(logits, labels);
+      const dl = input("dl", []);
+      const outs = [l, node("softmaxCrossEntropyGrad", [logits, labels, dl], [n, k]), labels];
+      await same(graph(...outs), sd);
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+gpuTest("matmul: all four transpose combinations", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.tuple(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), dim),
+      seed,
+      async ([m, k, n], sd) => {
+        const outs = [false, true].flatMap((ta) =>
+          [false, true].map((tb) => {
+            const a = input(`a${+ta}${+tb}`, ta ? [k, m] : [m, k]);
+            const b = input(`b${+ta}${+tb}`, tb ? [n, k] : [k, n]);
+            return matmul(a, b, { transA: ta, transB: tb });
+          })
+        );
+        await same(graph(...outs), sd);
+      },
+    ),
+    { numRuns: RUNS },
+  );
+});
+
+/** Convolutions that fit, with groups, stride, padding and dilation. */
+const convCase = fc.record({
+  n: fc.integer({ min: 1, max: 2 }),
+  groups: fc.integer({ min: 1, max: 3 }),
+  cinG: fc.integer({ min: 1, max: 3 }),
+  coutG: fc.integer({ min: 1, max: 3 }),
+  kh: fc.integer({ min: 1, max: 3 }),
+  kw: fc.integer({ min: 1, max: 3 }),
+  stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+  padding: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+  dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  extra: fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 6 })),
+});
+
+gpuTest(
+  "conv2d: forward, input and weight gradients (stride, padding, dilation, groups)",
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(convCase, seed, async (p, sd) => {
+        const span = (k: number, d: number, pad: number) => Math.max(1, d * (k - 1) + 1 - 2 * pad);
+        const h = span(p.kh, p.dilation[0], p.padding[0]) + p.extra[0];
+        const w = span(p.kw, p.dilation[1], p.padding[1]) + p.extra[1];
+        const x = input("x", [p.n, p.cinG * p.groups, h, w]);
+        const wt = input("w", [p.coutG * p.groups, p.cinG, p.kh, p.kw]);
+        const o = { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.groups };
+        const y = conv2d(x, wt, o);
+        const dy = input("dy", y.shape);
+        const a = { ...o } as unknown as Parameters<typeof conv2dGradInput>[2];
+        const outs = [y, conv2dGradInput(dy, wt, a, x.shape), conv2dGradWeight(x, dy, a, wt.shape)];
+        await same(graph(...outs), sd);
+      }),
+      { numRuns: RUNS },
+    );
+  },
+);
+
+gpuTest(
+  "a whole gradient graph: outputs that are params or inputs come back unchanged",
+  async () => {
+    const x = input("x", [2, 3]);
+    const w = param("w", [4, 3]);
+    const loss = mean(relu(matmul(x, w, { transB: true })));
+    const g = grad(loss);
+    await same(graph(...g.graph.outputs, x, w as Tensor), 11);
+  },
+);
+
+gpuTest("an op with no kernel throws UnsupportedOpError naming it", async () => {
+  const rt = await runtime();
+  const x = input("x", [4]);
+  const g = graph(node("binarize", [x], [4]));
+  await assert.rejects(
+    rt.execute(g, { inputs: { x: new Float32Array(4) }, params: new Map() }),
+    (e: unknown) =>
+      e instanceof UnsupportedOpError && e.op === "binarize" && /binarize/.test(e.message),
+  );
+});
+
+gpuTest("a value larger than maxStorageBufferBindingSize throws LimitError naming it", async () => {
+  const rt = await runtime();
+  const max = rt.device.limits.maxStorageBufferBindingSize;
+  const x = input("huge", [Math.floor(max / 4) + 1]);
+  const g = graph(relu(x));
+  await assert.rejects(
+    rt.execute(g, { inputs: {}, params: new Map() }),
+    (e: unknown) =>
+      e instanceof LimitError && e.limit === "maxStorageBufferBindingSize" &&
+      /huge/.test(e.message),
+  );
+});
+
+gpuTest("a lost device throws DeviceLostError and leaves host params intact", async () => {
+  const rt = await createWebGpuRuntime();
+  const x = input("x", [3]);
+  const w = param("w", [3]);
+  const g = graph(mul(x, w));
+  const wv = Float32Array.of(1, 2, 3);
+  const feeds = { inputs: { x: Float32Array.of(1, 1, 1) }, params: new Map([["w", wv]]) };
+  assert.deepEqual([...(await rt.execute(g, feeds))[0]], [1, 2, 3]);
+  rt.destroy();
+  await new Promise((r) => setTimeout(r, 10));
+  await assert.rejects(rt.execute(g, feeds), DeviceLostError);
+  assert.deepEqual([...wv], [1, 2, 3]);
+});
