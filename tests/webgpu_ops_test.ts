@@ -54,6 +54,7 @@ import {
   batchNormGradInput,
 } from "../lib/graph/ops/batch_norm.ts";
 import { createWebGpuRuntime, type WebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
+import { planGraph } from "../lib/plan/plan.ts";
 import { LOWERINGS } from "../lib/runtime/webgpu/lower.ts";
 import { DeviceLostError, LimitError, UnsupportedOpError } from "../lib/runtime/webgpu/errors.ts";
 
@@ -371,6 +372,16 @@ gpuTest(
     await same(graph(...g.graph.outputs, x, w as Tensor), 11);
   },
 );
+
+gpuTest("planned arena: in-place chains (binding aliasing) give the CPU's values", async () => {
+  const x = input("x", [300]);
+  const b = input("b", [1]);
+  const y = scale(relu(add(mul(x, x), b)), 2);
+  const g = graph(mean(sigmoid(y)), reluMask(y));
+  const plan = planGraph(g, { alignment: 256 });
+  assert.ok(plan.values.filter((v) => v.inPlaceOf !== undefined).length >= 3);
+  await same(g, 5);
+});
 
 gpuTest("an op with no kernel throws UnsupportedOpError naming it", async () => {
   const rt = await runtime();

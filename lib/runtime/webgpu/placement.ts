@@ -4,6 +4,8 @@
  * @module
  */
 import { byteSize, type Graph, type Tensor } from "../../graph/mod.ts";
+import { planGraph } from "../../plan/plan.ts";
+import type { Plan } from "../../plan/types.ts";
 
 /** Arena offsets of the values a graph computes or is fed (parameters excluded). */
 export interface Placement {
@@ -11,6 +13,8 @@ export interface Placement {
   readonly offsets: ReadonlyMap<Tensor, number>;
   /** Bytes of the arena (0 when every value has its own buffer). */
   readonly arenaBytes: number;
+  /** The computed nodes in execution order (default: the graph's topological order). */
+  readonly order?: readonly Tensor[];
 }
 
 /** Bytes a value's binding spans: its size rounded up to whole `u32` words, at least one. */
@@ -40,4 +44,24 @@ export function sequentialPlacement(g: Graph, alignment: number): Placement {
 /** No arena: every value gets its own buffer (used when an arena would exceed `maxBufferSize`). */
 export function separatePlacement(): Placement {
   return { offsets: new Map(), arenaBytes: 0 };
+}
+
+/**
+ * The arena of a plan: its offsets (values computed in place share their
+ * input's bytes) and its schedule. Fed inputs get buffers of their own, since
+ * they are uploaded before the first step while the plan may give their bytes
+ * to values that die before the input's own step.
+ */
+export function planPlacement(plan: Plan): Placement {
+  const offsets = new Map<Tensor, number>();
+  for (const v of plan.values) {
+    if (v.offset !== null && v.op !== "input") offsets.set(plan.tensors[v.index], v.offset);
+  }
+  const order = plan.schedule.map((i) => plan.tensors[i]).filter((t) => t.op !== "input");
+  return { offsets, arenaBytes: plan.arenaBytes, order };
+}
+
+/** Plans `g` with da3's planner (schedule, in-place reuse, best-fit arena) at this alignment. */
+export function planPlacer(g: Graph, alignment: number): Placement {
+  return planPlacement(planGraph(g, { alignment }));
 }

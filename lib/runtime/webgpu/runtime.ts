@@ -23,8 +23,8 @@ import {
   bindingBytes,
   deviceValues,
   type Placement,
+  planPlacer,
   separatePlacement,
-  sequentialPlacement,
 } from "./placement.ts";
 
 /** Chooses where a graph's values live, given the device's offset alignment. */
@@ -36,7 +36,7 @@ export interface WebGpuRuntimeOptions {
   readonly device?: GPUDevice;
   /** Passed to `requestAdapter` (default "high-performance"). */
   readonly powerPreference?: GPUPowerPreference;
-  /** Arena placement (default: every value at its own offset). */
+  /** Arena placement (default: da3's planner, {@linkcode planPlacer}). */
   readonly placer?: Placer;
   /** Upload trainable parameters at every execution (default true: optimizers update them). */
   readonly reuploadTrainable?: boolean;
@@ -183,7 +183,7 @@ class GpuRuntime implements WebGpuRuntime {
     const values = deviceValues(g);
     for (const t of values) this.#limitCheck(t, bindingBytes(t));
     for (const p of params(g)) this.#limitCheck(p, bindingBytes(p));
-    let placement = (this.#options.placer ?? sequentialPlacement)(g, alignment);
+    let placement = (this.#options.placer ?? planPlacer)(g, alignment);
     if (placement.arenaBytes > limits.maxBufferSize) placement = separatePlacement();
     const owned: GPUBuffer[] = [];
     const slots = new Map<Tensor, Slot>();
@@ -199,7 +199,8 @@ class GpuRuntime implements WebGpuRuntime {
         slots.set(t, { buffer, offset: 0, size });
       }
     }
-    const lowered = values.filter((t) => t.op !== "input").map((n) => ({ n, l: lower(n) }));
+    const order = placement.order ?? values.filter((t) => t.op !== "input");
+    const lowered = order.map((n) => ({ n, l: lower(n) }));
     const scratchBytes = Math.max(0, ...lowered.map(({ l }) => l.scratchBytes));
     let scratch: Slot | null = null;
     if (scratchBytes > 0) {
