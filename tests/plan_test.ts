@@ -207,3 +207,21 @@ Deno.test("planReport: table rows, totals, bound and ratio; memorySummary's stab
   assert.equal(s.totalBytes, s.weightBytes + s.gradientBytes + s.optimizerBytes + s.arenaBytes);
   assert.equal(s.optimizerBytes, 256);
 });
+
+Deno.test("bench/memory.ts: flags after a literal --, one summary per method", async () => {
+  const { memoryTable, parseMemoryArgs, MemoryCliError } = await import("../bench/memory.ts");
+  const a = parseMemoryArgs(["--", "--json", "--model", "cnn20", "--batch", "2", "--size", "16"]);
+  assert.equal(a.json, true);
+  assert.equal(a.batch, 2);
+  assert.equal(a.method, "all");
+  const { summaries } = memoryTable(a);
+  assert.deepEqual(summaries.map((s) => s.method), [...METHODS]);
+  for (const s of summaries) {
+    assert.equal(s.totalBytes, s.weightBytes + s.gradientBytes + s.optimizerBytes + s.arenaBytes);
+  }
+  const fine = summaries.find((s) => s.method === "finetune")!;
+  const frozen = summaries.find((s) => s.method === "frozen")!;
+  assert.ok(fine.savedActivationBytes > 10 * frozen.savedActivationBytes);
+  assert.throws(() => memoryTable({ ...a, model: "nope" }), MemoryCliError);
+  assert.throws(() => parseMemoryArgs(["--batch", "0"]), MemoryCliError);
+});

@@ -26,7 +26,8 @@ export interface AssignOptions {
   readonly orderings?: readonly string[];
 }
 
-type Compare = (a: Interval, b: Interval) => number;
+/** A placement ordering: negative when `a` is placed before `b`. */
+export type Compare = (a: Interval, b: Interval) => number;
 
 const length = (v: Interval) => v.last - v.first;
 

@@ -7,7 +7,7 @@ import type { GradResult } from "../autodiff/mod.ts";
 import type { Graph } from "../graph/mod.ts";
 import { lowerBound } from "./lower_bound.ts";
 import { planGraph, type PlanOptions } from "./plan.ts";
-import { mb } from "./report.ts";
+import { megabytes } from "./report.ts";
 import type { Interval, Plan, PlannedValue } from "./types.ts";
 
 /** A saved value that backward could recompute instead of keeping. */
@@ -52,10 +52,12 @@ export class BudgetError extends Error {
   constructor(budgetBytes: number, smallestBytes: number, advice: RecomputeAdvice) {
     const excess = smallestBytes - budgetBytes;
     super(
-      `planFor: the smallest plan (batch 1) needs ${mb(smallestBytes)} MB, ${
-        mb(excess)
-      } MB over the budget of ${mb(budgetBytes)} MB; recomputing ${advice.values.length} saved ` +
-        `values would still need about ${mb(advice.estimatedTotalBytes)} MB`,
+      `planFor: the smallest plan (batch 1) needs ${megabytes(smallestBytes)} MB, ${
+        megabytes(excess)
+      } MB over the budget of ${
+        megabytes(budgetBytes)
+      } MB; recomputing ${advice.values.length} saved ` +
+        `values would still need about ${megabytes(advice.estimatedTotalBytes)} MB`,
     );
     this.name = "BudgetError";
     this.budgetBytes = budgetBytes;

@@ -11,12 +11,12 @@ import { lifetimes } from "./lifetimes.ts";
 import { lowerBound } from "./lower_bound.ts";
 import { scheduleGraph } from "./schedule.ts";
 import {
-  type Category,
   type Interval,
   OPTIMIZER_STATE_FACTOR,
   type OptimizerKind,
   type Plan,
   type PlannedValue,
+  type ValueCategory,
 } from "./types.ts";
 
 /** Options of {@linkcode planGraph}. */
@@ -71,7 +71,7 @@ export function planGraph(source: GradResult | Graph, options: PlanOptions = {})
   const index = new Map<Tensor, number>();
   g.nodes.forEach((n, i) => index.set(n, i));
 
-  const category = (n: Tensor): Category =>
+  const category = (n: Tensor): ValueCategory =>
     n.op === "param"
       ? "weight"
       : persistent.has(n)
@@ -153,8 +153,9 @@ export function planGraph(source: GradResult | Graph, options: PlanOptions = {})
   const sum = (pick: (v: PlannedValue) => boolean) =>
     values.reduce((s, v) => (pick(v) ? s + v.bytes : s), 0);
   const weightBytes = sum((v) => v.category === "weight");
-  const gradientBytes = sum((v) => v.category === "gradient");
+  // One gradient buffer per trainable parameter, even when two share a gradient node.
   const trainableBytes = [...grads.keys()].reduce((s, p) => s + byteSize(p.shape, p.dtype), 0);
+  const gradientBytes = [...grads.values()].reduce((s, d) => s + byteSize(d.shape, d.dtype), 0);
   const optimizerBytes = OPTIMIZER_STATE_FACTOR[optimizer] * trainableBytes;
   return {
     tensors: g.nodes,

@@ -4,10 +4,10 @@
  * @module
  */
 import { showShape } from "../graph/mod.ts";
-import type { Category, Plan, PlannedValue } from "./types.ts";
+import type { Plan, PlannedValue, ValueCategory } from "./types.ts";
 
 /** Megabytes (10^6 bytes) with two decimals. */
-export function mb(bytes: number): string {
+export function megabytes(bytes: number): string {
   return (bytes / 1e6).toFixed(2);
 }
 
@@ -36,7 +36,7 @@ export interface ReportRow {
   /** Its size in bytes. */
   readonly bytes: number;
   /** Its category. */
-  readonly category: Category;
+  readonly category: ValueCategory;
   /** `[firstWrite, lastRead]`. */
   readonly lifetime: readonly [number, number];
   /** Arena offset, or null when persistent. */
@@ -135,19 +135,19 @@ export function planReport(plan: Plan): { text: string; json: PlanReportJson } {
   const text = [
     table(rows),
     "",
-    `weights            ${mb(totals.weights)} MB`,
-    `trainable grads    ${mb(totals.trainableGrads)} MB`,
-    `optimizer state    ${mb(totals.optimizerState)} MB (${plan.optimizer})`,
-    `saved activations  ${mb(totals.savedActivations)} MB`,
-    `transient          ${mb(totals.transient)} MB (summed over the schedule)`,
+    `weights            ${megabytes(totals.weights)} MB`,
+    `trainable grads    ${megabytes(totals.trainableGrads)} MB`,
+    `optimizer state    ${megabytes(totals.optimizerState)} MB (${plan.optimizer})`,
+    `saved activations  ${megabytes(totals.savedActivations)} MB`,
+    `transient          ${megabytes(totals.transient)} MB (summed over the schedule)`,
     `arena peak         ${
-      mb(plan.arenaBytes)
+      megabytes(plan.arenaBytes)
     } MB (${plan.ordering} order, ${plan.alignment} B aligned)`,
     `lower bound        ${
-      mb(plan.lowerBoundBytes)
+      megabytes(plan.lowerBoundBytes)
     } MB at step ${plan.peakStep} of ${plan.schedule.length}`,
     `arena / bound      ${json.ratio.toFixed(3)}`,
-    `total              ${mb(plan.totalBytes)} MB`,
+    `total              ${megabytes(plan.totalBytes)} MB`,
   ].join("\n");
   return { text, json };
 }

@@ -17,7 +17,7 @@ import type { DType, Shape, Tensor } from "../graph/mod.ts";
  * `output`s other than gradients (they live to the end), `saved` forward
  * values that backward reads, and `transient` values.
  */
-export type Category = "weight" | "gradient" | "input" | "output" | "saved" | "transient";
+export type ValueCategory = "weight" | "gradient" | "input" | "output" | "saved" | "transient";
 
 /** Optimizer state kept per trainable parameter: none, SGD momentum (1×), Adam (2×). */
 export type OptimizerKind = "none" | "sgd" | "adam";
@@ -44,7 +44,7 @@ export interface PlannedValue {
   /** Its size in bytes. */
   readonly bytes: number;
   /** What it is, for accounting. */
-  readonly category: Category;
+  readonly category: ValueCategory;
   /** `backward` for values that depend on the loss gradient, else `forward`. */
   readonly phase: "forward" | "backward";
   /** True when backward reads this forward value (the autodiff saved set). */
@@ -89,7 +89,7 @@ export interface Plan {
   readonly weightBytes: number;
   /** Bytes of the differentiated (trainable) parameters. */
   readonly trainableBytes: number;
-  /** Bytes of their gradients. */
+  /** Bytes of their gradients (one buffer per trainable parameter). */
   readonly gradientBytes: number;
   /** Optimizer state bytes (factor × trainable bytes). */
   readonly optimizerBytes: number;
