@@ -13,7 +13,7 @@ import * as pool from "../../../kernels/pool.ts";
 import * as reduce from "../../../kernels/reduce.ts";
 import { matmulNaive } from "../../../kernels/matmul_naive.ts";
 import {
-  conv2dDirect,
+  conv2dBlocked,
   conv2dGradInputDirect,
   conv2dGradWeightDirect,
   type ConvGeometry,
@@ -62,7 +62,7 @@ export const LOWERINGS: Readonly<Record<string, Lower>> = {
   scale: (n) => one(elementwise.scale(count(n), num(n, "scale"))),
   sumTo: (n) => one(broadcast.sumTo(n.inputs[0].shape, n.shape)),
   broadcastTo: (n) => one(broadcast.broadcastTo(n.inputs[0].shape, n.shape, num(n, "scale"))),
-  conv2d: (n) => one(conv2dDirect(convGeometry(n.inputs[0].shape, n.inputs[1].shape, n.shape, n))),
+  conv2d: (n) => one(conv2dBlocked(convGeometry(n.inputs[0].shape, n.inputs[1].shape, n.shape, n))),
   conv2dGradInput: (n) =>
     one(conv2dGradInputDirect(convGeometry(n.shape, n.inputs[1].shape, n.inputs[0].shape, n))),
   conv2dGradWeight: (n) =>

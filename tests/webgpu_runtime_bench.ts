@@ -1,0 +1,93 @@
+/**
+ * ms per training step of a ResNet-20-like gradient graph (CIFAR shapes:
+ * batch 32, 3×32×32, eval-mode batch norm, frozen backbone, trainable linear
+ * head) on the WebGPU runtime vs the CPU reference runtime, in one run.
+ *
+ * `deno bench -A tests/webgpu_runtime_bench.ts` (needs a WebGPU adapter).
+ */
+import {
+  add,
+  batchNorm,
+  conv2d,
+  globalAvgPool,
+  input,
+  linear,
+  param,
+  relu,
+  softmaxCrossEntropy,
+  type Tensor,
+} from "../lib/graph/mod.ts";
+import { grad } from "../lib/autodiff/mod.ts";
+import { cpuRuntime } from "../lib/runtime/cpu/mod.ts";
+import { initParams, rng } from "../lib/runtime/params.ts";
+import { createWebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
+
+const frozen = { trainable: false } as const;
+
+function convBn(x: Tensor, name: string, cin: number, cout: number, k: number, stride: number) {
+  const w = param(`${name}.w`, [cout, cin, k, k], frozen);
+  const y = conv2d(x, w, { stride, padding: (k - 1) / 2 });
+  return batchNorm(y, {
+    gamma: param(`${name}.bn.gamma`, [cout], { ...frozen, init: "ones" }),
+    beta: param(`${name}.bn.beta`, [cout], frozen),
+    mean: param(`${name}.bn.mean`, [cout], frozen),
+    variance: param(`${name}.bn.var`, [cout], { ...frozen, init: "ones" }),
+  });
+}
+
+function block(x: Tensor, name: string, cin: number, cout: number, stride: number): Tensor {
+  const h = relu(convBn(x, `${name}.a`, cin, cout, 3, stride));
+  const y = convBn(h, `${name}.b`, cout, cout, 3, 1);
+  const skip = stride === 1 && cin === cout ? x : convBn(x, `${name}.proj`, cin, cout, 1, stride);
+  return relu(add(y, skip));
+}
+
+/** ResNet-20 (3 stages × 3 basic blocks, 16/32/64 channels) with a trainable 10-class head. */
+function resnet20Head(batch: number) {
+  const x = input("x", [batch, 3, 32, 32]);
+  let h = relu(convBn(x, "stem", 3, 16, 3, 1));
+  let cin = 16;
+  [16, 32, 64].forEach((c, s) => {
+    for (let b = 0; b < 3; b++) {
+      h = block(h, `s${s}.b${b}`, cin, c, b === 0 && s > 0 ? 2 : 1);
+      cin = c;
+    }
+  });
+  const logits = linear(globalAvgPool(h), param("fc.w", [10, 64]), param("fc.b", [10]));
+  return grad(softmaxCrossEntropy(logits, input("labels", [batch], "i32")));
+}
+
+const batch = 32;
+const g = resnet20Head(batch).graph;
+const next = rng(1);
+const feeds = {
+  inputs: {
+    x: Float32Array.from({ length: batch * 3 * 32 * 32 }, () => 2 * next() - 1),
+    labels: Int32Array.from({ length: batch }, () => Math.floor(next() * 10)),
+  },
+  params: initParams(g, 0),
+};
+const gpu = await createWebGpuRuntime();
+await gpu.prepare(g);
+await gpu.execute(g, feeds);
+
+Deno.bench({
+  name: "resnet20 head-only step, batch 32: cpu",
+  group: "resnet20-step",
+  baseline: true,
+  n: 3,
+  warmup: 1,
+  fn: async () => {
+    await cpuRuntime.execute(g, feeds);
+  },
+});
+
+Deno.bench({
+  name: "resnet20 head-only step, batch 32: webgpu",
+  group: "resnet20-step",
+  n: 5,
+  warmup: 1,
+  fn: async () => {
+    await gpu.execute(g, feeds);
+  },
+});
