@@ -24,4 +24,21 @@ export * from "./lib/autodiff/mod.ts";
 export * from "./lib/runtime/data.ts";
 export * from "./lib/runtime/params.ts";
 export * from "./lib/runtime/cpu/mod.ts";
-export * from "./lib/io/safetensors.ts";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensorsFile,
+  SAFETENSORS_DTYPE_BYTES,
+  type SafetensorsArrayOf,
+  type SafetensorsContents,
+  type SafetensorsData,
+  type SafetensorsDType,
+  SafetensorsError,
+  type SafetensorsInput,
+  type SafetensorsLimits,
+  type SafetensorsTensor,
+  toFloat32Array,
+  writeSafetensorsFileAtomic,
+} from "./lib/io/safetensors.ts";
+export * from "./lib/plan/mod.ts";
+export { executePlanCpu, type ExecutePlanOptions } from "./lib/runtime/cpu/execute_plan.ts";
