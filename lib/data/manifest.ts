@@ -11,30 +11,68 @@ import { DataError } from "./errors.ts";
 /** Name of the manifest file inside a data directory. */
 export const MANIFEST_FILE = "manifest.json";
 
-const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int() });
-const domainEntry = z.object({
-  train: z.number().int(),
-  test: z.number().int(),
-  shape: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
-  classes: z.array(z.string()),
-  source: z.string(),
-  derivedFrom: z.string().optional(),
-});
+/** One file of a data directory: its SHA-256 (hex) and size. */
+export interface ManifestFile {
+  /** SHA-256 of the file's bytes, lowercase hex. */
+  sha256: string;
+  /** Size in bytes. */
+  bytes: number;
+}
+
+/** One domain of a data directory: split sizes, stored shape, classes and provenance. */
+export interface ManifestDomain {
+  /** Training examples. */
+  train: number;
+  /** Test examples. */
+  test: number;
+  /** Stored image shape `[C, H, W]`. */
+  shape: [number, number, number];
+  /** Class names. */
+  classes: string[];
+  /** Where the data come from. */
+  source: string;
+  /** The domain this one is computed from, when derived. */
+  derivedFrom?: string;
+}
+
+/** A parsed `manifest.json`. */
+export interface Manifest {
+  /** Format tag. */
+  format: "da3-data/1";
+  /** The full prepared cache or the committed subset. */
+  kind: "cache" | "embedded";
+  /** What wrote it. */
+  createdBy: string;
+  /** Every file, by path relative to the directory. */
+  files: Record<string, ManifestFile>;
+  /** Every domain, by name. */
+  domains: Record<string, ManifestDomain>;
+  /** Free-form provenance notes. */
+  notes?: Record<string, string>;
+}
 
 /** Schema of `manifest.json`. */
-export const manifestSchema = z.object({
+const manifestSchema: z.ZodType<Manifest> = z.object({
   format: z.literal("da3-data/1"),
   kind: z.enum(["cache", "embedded"]),
   createdBy: z.string(),
-  files: z.record(z.string(), fileEntry),
-  domains: z.record(z.string(), domainEntry),
+  files: z.record(
+    z.string(),
+    z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int() }),
+  ),
+  domains: z.record(
+    z.string(),
+    z.object({
+      train: z.number().int(),
+      test: z.number().int(),
+      shape: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
+      classes: z.array(z.string()),
+      source: z.string(),
+      derivedFrom: z.string().optional(),
+    }),
+  ),
   notes: z.record(z.string(), z.string()).optional(),
 });
-
-/** A parsed `manifest.json`. */
-export type Manifest = z.infer<typeof manifestSchema>;
-/** One stored domain's entry in a manifest. */
-export type ManifestDomain = z.infer<typeof domainEntry>;
 
 /** A directory of data files: its root URL and a label for messages. */
 export interface DataDir {
