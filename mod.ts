@@ -42,3 +42,24 @@ export {
 } from "./lib/io/safetensors.ts";
 export * from "./lib/plan/mod.ts";
 export { executePlanCpu, type ExecutePlanOptions } from "./lib/runtime/cpu/execute_plan.ts";
+export {
+  type Augment,
+  type Batch,
+  batches,
+  type BatchOptions,
+  type ChannelStats,
+  channelStats,
+  type DataOrigin,
+  ChecksumError,
+  DataError,
+  type Dataset,
+  DOMAINS,
+  type DomainInfo,
+  domainInfo,
+  type ImageShape,
+  loadCached,
+  loadDomain,
+  loadEmbedded,
+  type LoadOptions,
+  type Split,
+} from "./lib/data/mod.ts";
