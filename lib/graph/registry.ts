@@ -21,6 +21,7 @@ import { reluBackward } from "./ops/relu.ts";
 import { reshapeBackward } from "./ops/reshape.ts";
 import { sigmoidBackward } from "./ops/sigmoid.ts";
 import { upsampleNearestBackward } from "./ops/upsample.ts";
+import { binarizeBackward } from "./ops/binarize.ts";
 
 /** Backward rules by op name; `null` marks ops with no gradient rule. */
 export const BACKWARD: Readonly<Record<string, BackwardRule | null>> = {
@@ -58,6 +59,7 @@ export const BACKWARD: Readonly<Record<string, BackwardRule | null>> = {
   matmul: matmulBackward,
   softmaxCrossEntropy: softmaxCrossEntropyBackward,
   softmaxCrossEntropyGrad: null,
+  binarize: binarizeBackward,
 };
 
 /** The names of every registered op. */

@@ -11,6 +11,7 @@ import * as loss from "./loss.ts";
 import * as matmul from "./matmul.ts";
 import * as pool from "./pool.ts";
 import * as reduce from "./reduce.ts";
+import { binarize } from "./binarize.ts";
 
 /** Kernels keyed by op name (sources are handled by the interpreter). */
 export const CPU_KERNELS: Readonly<Record<string, CpuKernel>> = {
@@ -46,4 +47,5 @@ export const CPU_KERNELS: Readonly<Record<string, CpuKernel>> = {
   matmul: matmul.matmul,
   softmaxCrossEntropy: loss.softmaxCrossEntropy,
   softmaxCrossEntropyGrad: loss.softmaxCrossEntropyGrad,
+  binarize,
 };

@@ -1,0 +1,87 @@
+/**
+ * DA³ additive attention: for frozen conv→BN pairs, an attention term from
+ * the pair's input is added before the activation,
+ * `z = relu(bn(conv(x)) + a(x))`, `a(x) = W₂·relu(W₁·gap(x) + b₁) + b₂`
+ * broadcast over H×W (`W₁: C_in → C_in/r`, `W₂: C_in/r → C_out`), optionally
+ * plus a spatial term: a 3×3 conv of the channel mean of `x` with the pair's
+ * stride (a `[N,1,H,W]` map, the output's size). Backward keeps the frozen
+ * weights, 1-bit ReLU masks, `gap(x)` (C_in floats per sample), the hidden
+ * values, and with the spatial term the channel mean (1/C_in of x): no
+ * full-size fp32 activation of the backbone.
+ * @module
+ */
+import {
+  add,
+  channelMean,
+  conv2d,
+  globalAvgPool,
+  linear,
+  param,
+  relu,
+  reshape,
+  ShapeError,
+  showShape,
+  type Tensor,
+} from "../graph/mod.ts";
+import type { Adaptor, ConvBnSpec } from "../models/adaptor.ts";
+import { convBnLayer } from "../models/conv_bn.ts";
+import { FULL_PRECISION, type Method } from "./method.ts";
+
+/** Options of {@linkcode da3}. */
+export interface Da3Options {
+  /** Channel reduction r of the hidden layer, `C_in / r` units, at least 1 (default 16). */
+  readonly reduction?: number;
+  /** Add the spatial term from the channel mean (default false). */
+  readonly spatial?: boolean;
+  /** `every` main-path pair of each block, or only the `last` one (default `every`). */
+  readonly placement?: "every" | "last";
+}
+
+/** Hidden units of the attention for `cin` input channels and reduction `r`. */
+export function hiddenUnits(cin: number, r: number): number {
+  return Math.max(1, Math.floor(cin / r));
+}
+
+/** The attention term `a(x)` of one pair, `[N, C_out, 1, 1]` (plus `[N,1,Ho,Wo]` when spatial). */
+export function additiveAttention(
+  x: Tensor,
+  pair: ConvBnSpec,
+  options: Da3Options = {},
+): Tensor {
+  const r = options.reduction ?? 16;
+  if (!(r >= 1)) throw new ShapeError("da3", `reduction must be at least 1, got ${r}`);
+  const [n, cin] = x.shape;
+  const hidden = hiddenUnits(cin, r);
+  const p = `${pair.conv}.da3`;
+  const w1 = param(`${p}.fc1.weight`, [hidden, cin], { init: "he" });
+  const b1 = param(`${p}.fc1.bias`, [hidden], { init: "zeros" });
+  const w2 = param(`${p}.fc2.weight`, [pair.outChannels, hidden], { init: "zeros" });
+  const b2 = param(`${p}.fc2.bias`, [pair.outChannels], { init: "zeros" });
+  const h = relu(linear(globalAvgPool(x), w1, b1));
+  const channel = reshape(linear(h, w2, b2), [n, pair.outChannels, 1, 1]);
+  if (!options.spatial) return channel;
+  const ws = param(`${p}.spatial.weight`, [1, 1, 3, 3], { init: "zeros" });
+  return add(channel, conv2d(channelMean(x), ws, { stride: pair.stride, padding: 1 }));
+}
+
+/** Frozen backbone with eval statistics; additive attention on block pairs; new head. */
+export function da3(options: Da3Options = {}): Method {
+  const placement = options.placement ?? "every";
+  const adaptor: Adaptor = {
+    name: "da3",
+    convBn: (x, pair) => {
+      const y = convBnLayer(x, pair);
+      const adapted = pair.role === "main" && (placement === "every" || pair.last);
+      if (!adapted) return y;
+      const a = additiveAttention(x, pair, options);
+      if (a.shape[2] !== 1 && (a.shape[2] !== y.shape[2] || a.shape[3] !== y.shape[3])) {
+        throw new ShapeError(
+          "da3",
+          `spatial term ${showShape(a.shape)} does not match ${pair.conv} ${showShape(y.shape)}`,
+        );
+      }
+      return add(y, a);
+    },
+  };
+  return { name: "da3", adaptor, storedBits: FULL_PRECISION };
+}

@@ -1,0 +1,58 @@
+/**
+ * Building one conv→BN pair from its description, with a choice of what is
+ * trainable: the conv weight, the BN affine parameters, and BN statistics.
+ * @module
+ */
+import { batchNorm, conv2d, param, type Tensor } from "../graph/mod.ts";
+import type { ConvBnSpec } from "./adaptor.ts";
+
+/**
+ * How a batch norm trains: `frozen` (running statistics, nothing trainable),
+ * `affine` (running statistics, γ and β trainable), `bias` (running
+ * statistics, only β trainable), `batch` (batch statistics, γ and β trainable).
+ */
+export type BnTraining = "frozen" | "affine" | "bias" | "batch";
+
+/** Options of {@linkcode convBnLayer}. */
+export interface ConvBnOptions {
+  /** Whether the conv weight is trainable (default false). */
+  readonly trainableConv?: boolean;
+  /** How the batch norm trains (default `frozen`). */
+  readonly bn?: BnTraining;
+  /** Rewrites the conv weight before use (e.g. a Piggyback mask). */
+  readonly weight?: (w: Tensor) => Tensor;
+  /** Adds a value to the conv output before the batch norm. */
+  readonly beforeBn?: (convOut: Tensor) => Tensor;
+}
+
+/** The conv weight parameter of a pair, `[out, in, k, k]`, He-initialised. */
+export function convWeight(pair: ConvBnSpec, trainable: boolean): Tensor {
+  const { outChannels: o, inChannels: i, kernel: k } = pair;
+  return param(`${pair.conv}.weight`, [o, i, k, k], { trainable, init: "he" });
+}
+
+/** The convolution of a pair with weight `w`. */
+export function pairConv(x: Tensor, pair: ConvBnSpec, w: Tensor): Tensor {
+  return conv2d(x, w, { stride: pair.stride, padding: pair.padding });
+}
+
+/** Batch norm parameters named like torchvision: `weight`, `bias`, `running_mean`, `running_var`. */
+export function bnLayer(x: Tensor, prefix: string, c: number, training: BnTraining): Tensor {
+  const gammaTrainable = training === "affine" || training === "batch";
+  const betaTrainable = training !== "frozen";
+  const p = {
+    gamma: param(`${prefix}.weight`, [c], { trainable: gammaTrainable, init: "ones" }),
+    beta: param(`${prefix}.bias`, [c], { trainable: betaTrainable, init: "zeros" }),
+    mean: param(`${prefix}.running_mean`, [c], { trainable: false, init: "zeros" }),
+    variance: param(`${prefix}.running_var`, [c], { trainable: false, init: "ones" }),
+  };
+  return batchNorm(x, p, { mode: training === "batch" ? "batch" : "eval" });
+}
+
+/** `bn(conv(x))` for a pair, with the given trainability. */
+export function convBnLayer(x: Tensor, pair: ConvBnSpec, options: ConvBnOptions = {}): Tensor {
+  const w = convWeight(pair, options.trainableConv ?? false);
+  const y = pairConv(x, pair, options.weight ? options.weight(w) : w);
+  const pre = options.beforeBn ? options.beforeBn(y) : y;
+  return bnLayer(pre, pair.bn, pair.outChannels, options.bn ?? "frozen");
+}
