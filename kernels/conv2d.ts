@@ -1,0 +1,420 @@
+/**
+ * Register-blocked WGSL convolution: forward, input gradient and weight
+ * gradient, shapes and attributes baked in as constants (any stride,
+ * padding, dilation and groups).
+ *
+ * Conventions: NCHW activations, weights `[Cout, Cin/groups, KH, KW]`,
+ * `Ho = floor((H + 2ph − dh(KH−1) − 1)/sh) + 1` (likewise `Wo`). Each
+ * invocation keeps a tile of outputs in registers and loads each input row
+ * segment once for all the taps and channels of its tile (a direct,
+ * "implicit GEMM" formulation without an im2col buffer, workgroup memory or
+ * barriers, which suits Mesa's CPU drivers where every storage load is a
+ * per-lane gather).
+ *
+ * Bindings (all `var<storage, read_write> array<f32>`, indexed from element
+ * 0; the caller places each by its binding offset):
+ * - {@linkcode conv2d}: 0 `x`, 1 `wt`, 2 `y`;
+ * - {@linkcode conv2dGradInput}: 0 `dy`, 1 `wt`, 2 `dx`;
+ * - {@linkcode conv2dGradWeight}: 0 `x`, 1 `dy`, 2 `dw` (`dy` is
+ *   `array<vec4<f32>>` when `Wo` is a multiple of 4: same data, read 4 at a time).
+ * @module
+ */
+import { grid, type Kernel } from "./wgsl.ts";
+import type { ConvGeometry } from "./conv2d_direct.ts";
+
+export type { ConvGeometry };
+
+/** Register tile of a convolution kernel. */
+export interface ConvTiling {
+  /** Output channels (forward, weight gradient) or input channels (input gradient) per invocation. */
+  readonly tm: number;
+  /** Output columns (forward) or input columns (input gradient) per invocation; input channels for the weight gradient. */
+  readonly tn: number;
+  /** Invocations per workgroup. */
+  readonly wg: number;
+}
+
+/** `Ho, Wo` of a convolution from the convention's formula. */
+export function convOutputSize(g: ConvGeometry): [number, number] {
+  const [, , h, w] = g.x;
+  const [, , kh, kw] = g.w;
+  const ho = Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (kh - 1) - 1) / g.stride[0]) + 1;
+  const wo = Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (kw - 1) - 1) / g.stride[1]) + 1;
+  return [ho, wo];
+}
+
+/** The flat invocation index `t` over a grid of `count` invocations and the kernel frame. */
+function frame(
+  name: string,
+  decls: string[],
+  count: number,
+  wg: number,
+  body: string[],
+): Kernel {
+  const dispatch = grid(Math.ceil(count / wg));
+  const code = [
+    ...decls,
+    `@compute @workgroup_size(${wg})`,
+    `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`,
+    `  let t = gid.x + gid.y * ${dispatch[0] * wg}u;`,
+    `  let live = t < ${count}u;`,
+    ...body,
+    `}`,
+    ``,
+  ].join("\n");
+  return { name, code, dispatch };
+}
+
+function storage(i: number, name: string, vec4 = false): string {
+  return `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<${
+    vec4 ? "vec4<f32>" : "f32"
+  }>;`;
+}
+
+/** WGSL lines splitting `t` into `names` (fastest first) over `sizes`, clamping the slowest. */
+function unravel(t: string, names: readonly string[], sizes: readonly number[]): string[] {
+  const out: string[] = [];
+  let rest = t;
+  for (let a = 0; a < names.length; a++) {
+    if (a === names.length - 1) out.push(`  let ${names[a]} = min(${rest}, ${sizes[a] - 1}u);`);
+    else {
+      out.push(`  let ${names[a]} = ${rest} % ${sizes[a]}u;`);
+      out.push(`  let ${names[a]}_r = ${rest} / ${sizes[a]}u;`);
+      rest = `${names[a]}_r`;
+    }
+  }
+  return out;
+}
+
+function pickTile(
+  candidates: readonly [number, number][],
+  invocations: (tm: number, tn: number) => number,
+  want: number,
+): [number, number] {
+  for (const c of candidates) if (invocations(c[0], c[1]) >= want) return c;
+  return candidates[candidates.length - 1];
+}
+
+/** The default forward tiling: large tiles while enough invocations remain. */
+export function conv2dTiling(g: ConvGeometry): ConvTiling {
+  const [n, , ,] = g.x;
+  const [cout] = g.w;
+  const [ho, wo] = convOutputSize(g);
+  const coutG = cout / g.groups;
+  const [tm, tn] = pickTile(
+    [[16, 16], [16, 8], [8, 8], [8, 4], [4, 4], [2, 4], [1, 4]],
+    (tm, tn) => n * ho * Math.ceil(wo / tn) * g.groups * Math.ceil(coutG / tm),
+    512,
+  );
+  return { tm: Math.min(tm, coutG), tn: Math.min(tn, wo), wg: 64 };
+}
+
+/**
+ * Forward convolution
+ * `y[b,co,oh,ow] = Σ wt[co,c,i,j] · x[b, g·Cin/G + c, oh·sh − ph + i·dh, ow·sw − pw + j·dw]`.
+ * Each invocation computes `tm` output channels (of one group) × `tn`
+ * consecutive output columns of one output row.
+ */
+export function conv2d(g: ConvGeometry, tiling: ConvTiling = conv2dTiling(g)): Kernel {
+  const [n, cin, h, w] = g.x;
+  const [cout, cinG, kh, kw] = g.w;
+  const [ho, wo] = convOutputSize(g);
+  const [sh, sw] = g.stride;
+  const [ph, pw] = g.padding;
+  const [dh, dw] = g.dilation;
+  const coutG = cout / g.groups;
+  const { tm, tn, wg } = tiling;
+  const owTiles = Math.ceil(wo / tn);
+  const coTilesG = Math.ceil(coutG / tm);
+  const count = n * ho * owTiles * g.groups * coTilesG;
+  const L: string[] = [];
+  L.push(...unravel("t", ["owT", "coT", "oh", "b"], [owTiles, g.groups * coTilesG, ho, n]));
+  L.push(`  let grp = coT / ${coTilesG}u;`);
+  L.push(`  let cl0 = (coT % ${coTilesG}u) * ${tm}u;`);
+  L.push(`  let ow0 = owT * ${tn}u;`);
+  L.push(`  let iwb = i32(ow0 * ${sw}u) - ${pw};`);
+  L.push(`  let ih0 = i32(oh * ${sh}u) - ${ph};`);
+  for (let i = 0; i < tm; i++) {
+    L.push(
+      `  let wo${i} = (grp * ${coutG}u + min(cl0 + ${i}u, ${coutG - 1}u)) * ${cinG * kh * kw}u;`,
+    );
+  }
+  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) L.push(`  var acc${i}_${j} = 0.0f;`);
+  L.push(`  for (var c = 0u; c < ${cinG}u; c = c + 1u) {`);
+  L.push(`    let plane = (b * ${cin}u + grp * ${cinG}u + c) * ${h * w}u;`);
+  L.push(`    let wc = c * ${kh * kw}u;`);
+  L.push(`    for (var i = 0; i < ${kh}; i = i + 1) {`);
+  L.push(`      let ih = ih0 + i * ${dh};`);
+  L.push(`      let rowOk = ih >= 0 && ih < ${h};`);
+  L.push(`      let row = plane + u32(clamp(ih, 0, ${h - 1})) * ${w}u;`);
+  L.push(`      let wi = wc + u32(i) * ${kw}u;`);
+  const taps = new Set<number>();
+  for (let j = 0; j < tn; j++) for (let q = 0; q < kw; q++) taps.add(j * sw + q * dw);
+  for (const o of [...taps].sort((a, b) => a - b)) {
+    L.push(`      let iw${o} = iwb + ${o};`);
+    L.push(
+      `      let x${o} = select(0.0f, x[row + u32(clamp(iw${o}, 0, ${
+        w - 1
+      }))], rowOk && iw${o} >= 0 && iw${o} < ${w});`,
+    );
+  }
+  for (let q = 0; q < kw; q++) {
+    for (let i = 0; i < tm; i++) L.push(`      let w${i}_${q} = wt[wo${i} + wi + ${q}u];`);
+    for (let i = 0; i < tm; i++) {
+      for (let j = 0; j < tn; j++) {
+        L.push(`      acc${i}_${j} = fma(w${i}_${q}, x${j * sw + q * dw}, acc${i}_${j});`);
+      }
+    }
+  }
+  L.push(`    }`);
+  L.push(`  }`);
+  for (let i = 0; i < tm; i++) {
+    const coOk = coTilesG * tm === coutG ? "" : ` && cl0 + ${i}u < ${coutG}u`;
+    L.push(
+      `  let yo${i} = ((b * ${cout}u + grp * ${coutG}u + cl0 + ${i}u) * ${ho}u + oh) * ${wo}u + ow0;`,
+    );
+    for (let j = 0; j < tn; j++) {
+      const owOk = owTiles * tn === wo ? "" : ` && ow0 + ${j}u < ${wo}u`;
+      L.push(`  if (live${coOk}${owOk}) { y[yo${i} + ${j}u] = acc${i}_${j}; }`);
+    }
+  }
+  return frame(
+    `conv2d_${tm}x${tn}`,
+    [storage(0, "x"), storage(1, "wt"), storage(2, "y")],
+    count,
+    wg,
+    L,
+  );
+}
+
+/** The default input-gradient tiling. */
+export function conv2dGradInputTiling(g: ConvGeometry): ConvTiling {
+  const [n, cin, h, w] = g.x;
+  const cinG = cin / g.groups;
+  const sw = g.stride[1];
+  const q = Math.ceil(w / sw);
+  const [tm, tn] = pickTile(
+    [[16, 16], [16, 8], [8, 8], [8, 4], [4, 4], [2, 4], [1, 4]],
+    (tm, tn) => n * h * sw * Math.ceil(q / tn) * g.groups * Math.ceil(cinG / tm),
+    512,
+  );
+  return { tm: Math.min(tm, cinG), tn: Math.min(tn, q), wg: 64 };
+}
+
+/**
+ * Input gradient `dx[b,ci,ih,iw] = Σ wt[co,ci',i,j] · dy[b,co,oh,ow]` over the
+ * taps with `oh·sh − ph + i·dh = ih` and `ow·sw − pw + j·dw = iw`. Each
+ * invocation computes `tm` input channels (of one group) × `tn` input
+ * columns `iw = p + sw·q` of one phase `p < sw`, so that their `ow` are
+ * consecutive for every tap.
+ */
+export function conv2dGradInput(
+  g: ConvGeometry,
+  tiling: ConvTiling = conv2dGradInputTiling(g),
+): Kernel {
+  const [n, cin, h, w] = g.x;
+  const [cout, cinG, kh, kw] = g.w;
+  const [ho, wo] = convOutputSize(g);
+  const [sh, sw] = g.stride;
+  const [ph, pw] = g.padding;
+  const [dh, dw] = g.dilation;
+  const coutG = cout / g.groups;
+  const { tm, tn, wg } = tiling;
+  const qn = Math.ceil(w / sw);
+  const qTiles = Math.ceil(qn / tn);
+  const ciTilesG = Math.ceil(cinG / tm);
+  const count = n * h * sw * qTiles * g.groups * ciTilesG;
+  // shift keeps the dividends of the tap arithmetic non-negative.
+  const shiftW = Math.ceil(((kw - 1) * dw + 1) / sw) + 1;
+  const shiftH = Math.ceil(((kh - 1) * dh + 1) / sh) + 1;
+  const L: string[] = [];
+  L.push(...unravel("t", ["qT", "p", "ciT", "ih", "b"], [qTiles, sw, g.groups * ciTilesG, h, n]));
+  L.push(`  let grp = ciT / ${ciTilesG}u;`);
+  L.push(`  let cl0 = (ciT % ${ciTilesG}u) * ${tm}u;`);
+  L.push(`  let q0 = qT * ${tn}u;`);
+  for (let i = 0; i < tm; i++) {
+    L.push(`  let wo${i} = min(cl0 + ${i}u, ${cinG - 1}u) * ${kh * kw}u;`);
+  }
+  for (let q = 0; q < kw; q++) {
+    // ow of column j for tap q: (p + sw·(q0 + j) + pw − q·dw) / sw when divisible.
+    L.push(`  let e${q} = i32(p) + ${pw - q * dw + shiftW * sw};`);
+    L.push(`  let ok${q} = e${q} % ${sw} == 0;`);
+    L.push(`  let ow${q} = e${q} / ${sw} - ${shiftW} + i32(q0);`);
+  }
+  for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) L.push(`  var acc${i}_${j} = 0.0f;`);
+  L.push(`  for (var co = grp * ${coutG}u; co < grp * ${coutG}u + ${coutG}u; co = co + 1u) {`);
+  L.push(`    let plane = (b * ${cout}u + co) * ${ho * wo}u;`);
+  L.push(`    let wc = co * ${cinG * kh * kw}u;`);
+  L.push(`    for (var i = 0; i < ${kh}; i = i + 1) {`);
+  L.push(`      let th = i32(ih) + ${ph + shiftH * sh} - i * ${dh};`);
+  L.push(`      let oh = th / ${sh} - ${shiftH};`);
+  L.push(`      let rowOk = th % ${sh} == 0 && oh >= 0 && oh < ${ho};`);
+  L.push(`      let row = plane + u32(clamp(oh, 0, ${ho - 1})) * ${wo}u;`);
+  L.push(`      let wi = wc + u32(i) * ${kw}u;`);
+  const loaded = new Set<string>();
+  for (let q = 0; q < kw; q++) {
+    for (let j = 0; j < tn; j++) {
+      // with stride 1 the columns of neighbouring taps coincide: load each once.
+      const key = sw === 1 ? `s${j - q * dw + dw * (kw - 1)}` : `t${q}_${j}`;
+      if (loaded.has(key)) continue;
+      loaded.add(key);
+      L.push(`      let c${key} = ow${q} + ${j};`);
+      L.push(
+        `      let d${key} = select(0.0f, dy[row + u32(clamp(c${key}, 0, ${
+          wo - 1
+        }))], rowOk && ok${q} && c${key} >= 0 && c${key} < ${wo});`,
+      );
+    }
+  }
+  for (let q = 0; q < kw; q++) {
+    for (let i = 0; i < tm; i++) L.push(`      let w${i}_${q} = wt[wi + wo${i} + ${q}u];`);
+    for (let i = 0; i < tm; i++) {
+      for (let j = 0; j < tn; j++) {
+        const key = sw === 1 ? `s${j - q * dw + dw * (kw - 1)}` : `t${q}_${j}`;
+        L.push(`      acc${i}_${j} = fma(w${i}_${q}, d${key}, acc${i}_${j});`);
+      }
+    }
+  }
+  L.push(`    }`);
+  L.push(`  }`);
+  for (let i = 0; i < tm; i++) {
+    const ciOk = ciTilesG * tm === cinG ? "" : ` && cl0 + ${i}u < ${cinG}u`;
+    L.push(
+      `  let xo${i} = ((b * ${cin}u + grp * ${cinG}u + cl0 + ${i}u) * ${h}u + ih) * ${w}u + p;`,
+    );
+    for (let j = 0; j < tn; j++) {
+      L.push(
+        `  if (live${ciOk} && p + (q0 + ${j}u) * ${sw}u < ${w}u) { dx[xo${i} + (q0 + ${j}u) * ${sw}u] = acc${i}_${j}; }`,
+      );
+    }
+  }
+  return frame(
+    `conv2dGradInput_${tm}x${tn}`,
+    [storage(0, "dy"), storage(1, "wt"), storage(2, "dx")],
+    count,
+    wg,
+    L,
+  );
+}
+
+/** The default weight-gradient tiling (`tm` output × `tn` input channels, all `KW` taps of one row). */
+export function conv2dGradWeightTiling(g: ConvGeometry): ConvTiling {
+  const [cout, cinG, kh] = g.w;
+  const coutG = cout / g.groups;
+  const [tm, tn] = pickTile(
+    [[8, 8], [8, 4], [4, 4], [4, 2], [2, 2], [1, 1]],
+    (tm, tn) => g.groups * Math.ceil(coutG / tm) * Math.ceil(cinG / tn) * kh,
+    128,
+  );
+  const inv = g.groups * Math.ceil(coutG / tm) * Math.ceil(cinG / tn) * kh;
+  return { tm: Math.min(tm, coutG), tn: Math.min(tn, cinG), wg: inv >= 1024 ? 64 : 8 };
+}
+
+/**
+ * Weight gradient `dw[co,c,i,j] = Σ_{b,oh,ow} dy[b,co,oh,ow] · x[b, g·Cin/G + c, oh·sh − ph + i·dh, ow·sw − pw + j·dw]`.
+ * Each invocation computes `tm` output channels × `tn` input channels × the
+ * `KW` taps of one kernel row, reducing over the batch and output positions
+ * four output columns at a time.
+ */
+export function conv2dGradWeight(
+  g: ConvGeometry,
+  tiling: ConvTiling = conv2dGradWeightTiling(g),
+): Kernel {
+  const [n, cin, h, w] = g.x;
+  const [cout, cinG, kh, kw] = g.w;
+  const [ho, wo] = convOutputSize(g);
+  const [sh, sw] = g.stride;
+  const [ph, pw] = g.padding;
+  const [dh, dw] = g.dilation;
+  const coutG = cout / g.groups;
+  const { tm, tn, wg } = tiling;
+  const tj = 4;
+  const dyVec = wo % 4 === 0;
+  const coTilesG = Math.ceil(coutG / tm);
+  const cTiles = Math.ceil(cinG / tn);
+  const count = g.groups * coTilesG * cTiles * kh;
+  const L: string[] = [];
+  L.push(...unravel("t", ["ki", "cT", "coT"], [kh, cTiles, g.groups * coTilesG]));
+  L.push(`  let grp = coT / ${coTilesG}u;`);
+  L.push(`  let cl0 = (coT % ${coTilesG}u) * ${tm}u;`);
+  L.push(`  let c0 = cT * ${tn}u;`);
+  for (let i = 0; i < tm; i++) {
+    L.push(`  let co${i} = grp * ${coutG}u + min(cl0 + ${i}u, ${coutG - 1}u);`);
+  }
+  for (let c = 0; c < tn; c++) {
+    L.push(`  let ci${c} = grp * ${cinG}u + min(c0 + ${c}u, ${cinG - 1}u);`);
+  }
+  for (let i = 0; i < tm; i++) {
+    for (let c = 0; c < tn; c++) {
+      for (let q = 0; q < kw; q++) L.push(`  var acc${i}_${c}_${q} = 0.0f;`);
+    }
+  }
+  L.push(`  for (var r = 0u; r < ${n * ho}u; r = r + 1u) {`);
+  L.push(`    let b = r / ${ho}u;`);
+  L.push(`    let oh = r % ${ho}u;`);
+  L.push(`    let ih = i32(oh * ${sh}u) - ${ph} + i32(ki) * ${dh};`);
+  L.push(`    let rowOk = ih >= 0 && ih < ${h};`);
+  L.push(`    let ihc = u32(clamp(ih, 0, ${h - 1}));`);
+  for (let i = 0; i < tm; i++) {
+    L.push(`    let dyr${i} = ((b * ${cout}u + co${i}) * ${ho}u + oh) * ${wo}u;`);
+  }
+  for (let c = 0; c < tn; c++) {
+    L.push(`    let xr${c} = ((b * ${cin}u + ci${c}) * ${h}u + ihc) * ${w}u;`);
+  }
+  L.push(`    for (var ow0 = 0u; ow0 < ${wo}u; ow0 = ow0 + ${tj}u) {`);
+  L.push(`      let iwb = i32(ow0 * ${sw}u) - ${pw};`);
+  for (let i = 0; i < tm; i++) {
+    if (dyVec) L.push(`      let d${i} = dy[(dyr${i} + ow0) / 4u];`);
+    else {
+      const parts: string[] = [];
+      for (let j = 0; j < tj; j++) {
+        parts.push(
+          `select(0.0f, dy[dyr${i} + min(ow0 + ${j}u, ${wo - 1}u)], ow0 + ${j}u < ${wo}u)`,
+        );
+      }
+      L.push(`      let d${i} = vec4<f32>(${parts.join(", ")});`);
+    }
+  }
+  const taps = new Set<number>();
+  for (let j = 0; j < tj; j++) for (let q = 0; q < kw; q++) taps.add(j * sw + q * dw);
+  for (const o of [...taps].sort((a, b) => a - b)) {
+    L.push(`      let iw${o} = iwb + ${o};`);
+    L.push(`      let ok${o} = rowOk && iw${o} >= 0 && iw${o} < ${w};`);
+    L.push(`      let ix${o} = u32(clamp(iw${o}, 0, ${w - 1}));`);
+    for (let c = 0; c < tn; c++) {
+      L.push(`      let x${c}_${o} = select(0.0f, x[xr${c} + ix${o}], ok${o});`);
+    }
+  }
+  for (let j = 0; j < tj; j++) {
+    for (let i = 0; i < tm; i++) {
+      for (let c = 0; c < tn; c++) {
+        for (let q = 0; q < kw; q++) {
+          L.push(
+            `      acc${i}_${c}_${q} = fma(d${i}[${j}], x${c}_${
+              j * sw + q * dw
+            }, acc${i}_${c}_${q});`,
+          );
+        }
+      }
+    }
+  }
+  L.push(`    }`);
+  L.push(`  }`);
+  for (let i = 0; i < tm; i++) {
+    const coOk = coTilesG * tm === coutG ? "" : ` && cl0 + ${i}u < ${coutG}u`;
+    for (let c = 0; c < tn; c++) {
+      const cOk = cTiles * tn === cinG ? "" : ` && c0 + ${c}u < ${cinG}u`;
+      L.push(`  let dwo${i}_${c} = ((co${i} * ${cinG}u + c0 + ${c}u) * ${kh}u + ki) * ${kw}u;`);
+      for (let q = 0; q < kw; q++) {
+        L.push(`  if (live${coOk}${cOk}) { dw[dwo${i}_${c} + ${q}u] = acc${i}_${c}_${q}; }`);
+      }
+    }
+  }
+  return frame(
+    `conv2dGradWeight_${tm}x${tn}`,
+    [storage(0, "x"), storage(1, "dy", dyVec), storage(2, "dw")],
+    count,
+    wg,
+    L,
+  );
+}
