@@ -6,6 +6,11 @@
  * the block's ReLU:
  * `upsample×2(bn(conv1×1(relu(bn(groupconv3×3(avgpool×2(x)))))))`.
  * The branch keeps the downsampled input (¼ of the activation) at 32 bit.
+ * TinyTL defines the branch for inverted-residual blocks (MobileNetV2,
+ * ProxylessNAS: width = block input × expand, 2 groups); on ResNet blocks,
+ * whose inputs reach 2048 channels, da3 sizes it from the block's main-path
+ * width and uses groups of at most 64 input channels (at least 2 groups), so
+ * the branch stays small next to the block it adapts.
  * Where the spatial size does not divide by 2·stride (7×7 maps of
  * ResNet-50's last stage) the branch runs at full resolution; nearest
  * upsampling stands in for TinyTL's bilinear.
@@ -29,12 +34,19 @@ import { FULL_PRECISION, type Method } from "./method.ts";
 
 /** Options of {@linkcode tinyTL}. */
 export interface TinyTLOptions {
-  /** Groups of the lite branch's 3×3 conv (default 2). */
-  readonly groups?: number;
-  /** Width of the lite branch relative to the block input (default 1). */
+  /**
+   * Input channels per group of the lite branch's 3×3 conv (default 64, with
+   * at least 2 groups as in TinyTL).
+   */
+  readonly channelsPerGroup?: number;
+  /** Width of the lite branch relative to the block's main-path width (default 1). */
   readonly expand?: number;
   /** Spatial downsampling of the lite branch (default 2). */
   readonly downsample?: number;
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
 }
 
 function liteBn(x: Tensor, prefix: string, c: number, gammaInit: "ones" | "zeros"): Tensor {
@@ -53,10 +65,11 @@ export function liteResidual(
   block: BlockSpec,
   options: TinyTLOptions = {},
 ): Tensor {
-  const groups = options.groups ?? 2;
   const ratio = options.downsample ?? 2;
   const [, cin, h, w] = x.shape;
-  const mid = Math.max(groups, Math.round((cin * (options.expand ?? 1)) / groups) * groups);
+  const mid = Math.max(1, Math.round(block.pairs[0].outChannels * (options.expand ?? 1)));
+  const wanted = Math.max(2, Math.floor(cin / (options.channelsPerGroup ?? 64)));
+  const groups = gcd(gcd(cin, mid), wanted);
   const pooled = ratio > 1 && h % (ratio * block.stride) === 0 && w % (ratio * block.stride) === 0;
   const p = `${block.name}.lite`;
   const source = pooled ? avgPool2d(x, { kernel: ratio }) : x;
@@ -84,7 +97,9 @@ export function liteResidual(
 
 /** Frozen convs, trainable BN biases (eval statistics), a lite residual per block, new head. */
 export function tinyTL(options: TinyTLOptions = {}): Method {
-  if ((options.groups ?? 2) < 1) throw new ShapeError("tinyTL", "groups must be at least 1");
+  if (!((options.channelsPerGroup ?? 64) >= 1)) {
+    throw new ShapeError("tinyTL", "channelsPerGroup must be at least 1");
+  }
   const adaptor: Adaptor = {
     name: "tinytl",
     convBn: (x, pair) => convBnLayer(x, pair, { bn: "bias" }),
