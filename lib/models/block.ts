@@ -50,7 +50,12 @@ export function basicBlock(name: string, inC: number, outC: number, stride: numb
 }
 
 /** A bottleneck block (torchvision v1.5: the stride is on the 3×3 conv), expansion 4. */
-export function bottleneckBlock(name: string, inC: number, width: number, stride: number) {
+export function bottleneckBlock(
+  name: string,
+  inC: number,
+  width: number,
+  stride: number,
+): BlockSpec {
   const outC = 4 * width;
   const pairs = [
     mainPair(name, 0, 3, { inChannels: inC, outChannels: width, kernel: 1, stride: 1 }),
@@ -58,16 +63,7 @@ export function bottleneckBlock(name: string, inC: number, width: number, stride
     mainPair(name, 2, 3, { inChannels: width, outChannels: outC, kernel: 1, stride: 1 }),
   ];
   const shortcut = projection(name, inC, outC, stride);
-  const spec: BlockSpec = {
-    name,
-    kind: "bottleneck",
-    inChannels: inC,
-    outChannels: outC,
-    stride,
-    pairs,
-    shortcut,
-  };
-  return spec;
+  return { name, kind: "bottleneck", inChannels: inC, outChannels: outC, stride, pairs, shortcut };
 }
 
 /**

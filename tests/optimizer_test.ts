@@ -1,0 +1,74 @@
+/**
+ * SGD with momentum and Adam as pure functions: hand-computed steps, no
+ * mutation of their arguments, determinism, typed errors.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  initOptimizer,
+  type OptimizerConfig,
+  OptimizerError,
+  optimizerStep,
+  stateFactor,
+} from "../lib/train/optimizer.ts";
+
+const f32 = (...v: number[]) => new Float32Array(v);
+const close = (a: Float32Array, b: number[], tol = 1e-6) =>
+  b.forEach((v, i) => assert.ok(Math.abs(a[i] - v) <= tol, `[${i}] ${a[i]} vs ${v}`));
+
+Deno.test("SGD with momentum and weight decay follows PyTorch's update", () => {
+  const params = new Map([["w", f32(1, -2)], ["frozen", f32(3)]]);
+  const grads = new Map([["w", f32(0.5, 0.5)]]);
+  let state = initOptimizer({ kind: "sgd", momentum: 0.9 });
+  const one = optimizerStep(state, params, grads, 0.1);
+  close(one.params.get("w")!, [0.95, -2.05]);
+  state = one.state;
+  const two = optimizerStep(state, one.params, grads, 0.1);
+  close(two.params.get("w")!, [0.855, -2.145]); // v = 0.9·0.5 + 0.5
+  assert.equal(two.params.get("frozen"), params.get("frozen"));
+  const wd = optimizerStep(initOptimizer({ kind: "sgd", weightDecay: 0.1 }), params, grads, 0.1);
+  close(wd.params.get("w")!, [1 - 0.1 * 0.6, -2 - 0.1 * 0.3]);
+});
+
+Deno.test("Adam's first step moves each weight by lr in the gradient's sign", () => {
+  const params = new Map([["w", f32(1, 1, 1)]]);
+  const grads = new Map([["w", f32(3, -1e-3, 0)]]);
+  const r = optimizerStep(initOptimizer({ kind: "adam" }), params, grads, 0.01);
+  close(r.params.get("w")!, [0.99, 1.01, 1], 1e-5);
+  assert.equal(r.state.step, 1);
+  assert.equal(r.state.slots.get("w")!.length, 2);
+  assert.equal(stateFactor({ kind: "adam" }), 2);
+  assert.equal(stateFactor({ kind: "sgd" }), 1);
+  assert.equal(stateFactor({ kind: "sgd", momentum: 0 }), 0);
+});
+
+Deno.test("a step is pure and deterministic", () => {
+  const config = fc.constantFrom<OptimizerConfig>(
+    { kind: "sgd", momentum: 0.9, weightDecay: 1e-4 },
+    { kind: "adam", weightDecay: 1e-4 },
+  );
+  const values = fc.float32Array({ minLength: 1, maxLength: 16, noNaN: true, min: -10, max: 10 });
+  fc.assert(fc.property(config, values, (c, w) => {
+    const g = w.map((v) => v * 0.5 - 1);
+    const params = new Map([["w", w.slice()]]);
+    const grads = new Map([["w", g.slice()]]);
+    const s0 = initOptimizer(c);
+    const a = optimizerStep(optimizerStep(s0, params, grads, 0.01).state, params, grads, 0.01);
+    const b = optimizerStep(optimizerStep(s0, params, grads, 0.01).state, params, grads, 0.01);
+    assert.deepEqual(a.params.get("w"), b.params.get("w"));
+    assert.deepEqual(params.get("w"), w);
+    assert.deepEqual(grads.get("w"), g);
+    assert.equal(s0.step, 0);
+    assert.equal(s0.slots.size, 0);
+  }));
+});
+
+Deno.test("a gradient without its parameter, or of the wrong size, is a typed error", () => {
+  const s = initOptimizer({ kind: "sgd" });
+  const params = new Map([["w", f32(1, 2)]]);
+  assert.throws(() => optimizerStep(s, params, new Map([["v", f32(1)]]), 0.1), OptimizerError);
+  assert.throws(
+    () => optimizerStep(s, params, new Map([["w", f32(1)]]), 0.1),
+    /"w" has 1 elements, parameter has 2/,
+  );
+});
