@@ -235,43 +235,54 @@ export function conv2dGradInput(
   for (let i = 0; i < tm; i++) {
     L.push(`  let wo${i} = min(cl0 + ${i}u, ${cinG - 1}u) * ${kh * kw}u;`);
   }
+  // Column j of tap q reads ow = q0 + j + floor((p + pw − q·dw) / sw) when sw divides
+  // p + pw − q·dw; those offsets lie in [lo, hi], so one window of dy columns
+  // q0 + lo .. q0 + tn − 1 + hi serves every tap (picked by offset when sw > 1).
+  const lo = Math.floor((pw - (kw - 1) * dw) / sw);
+  const hi = Math.floor((sw - 1 + pw) / sw);
   for (let q = 0; q < kw; q++) {
-    // ow of column j for tap q: (p + sw·(q0 + j) + pw − q·dw) / sw when divisible.
+    if (sw === 1) continue;
     L.push(`  let e${q} = i32(p) + ${pw - q * dw + shiftW * sw};`);
     L.push(`  let ok${q} = e${q} % ${sw} == 0;`);
-    L.push(`  let ow${q} = e${q} / ${sw} - ${shiftW} + i32(q0);`);
+    L.push(`  let off${q} = e${q} / ${sw} - ${shiftW + lo};`);
   }
   for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) L.push(`  var acc${i}_${j} = 0.0f;`);
   L.push(`  for (var co = grp * ${coutG}u; co < grp * ${coutG}u + ${coutG}u; co = co + 1u) {`);
   L.push(`    let plane = (b * ${cout}u + co) * ${ho * wo}u;`);
   L.push(`    let wc = co * ${cinG * kh * kw}u;`);
-  L.push(`    for (var i = 0; i < ${kh}; i = i + 1) {`);
+  if (dh === 1 && sh > 1) {
+    // only the rows i ≡ ih + ph (mod sh) reach an output row.
+    L.push(`    for (var i = i32((ih + ${ph}u) % ${sh}u); i < ${kh}; i = i + ${sh}) {`);
+  } else L.push(`    for (var i = 0; i < ${kh}; i = i + 1) {`);
   L.push(`      let th = i32(ih) + ${ph + shiftH * sh} - i * ${dh};`);
   L.push(`      let oh = th / ${sh} - ${shiftH};`);
   L.push(`      let rowOk = th % ${sh} == 0 && oh >= 0 && oh < ${ho};`);
   L.push(`      let row = plane + u32(clamp(oh, 0, ${ho - 1})) * ${wo}u;`);
   L.push(`      let wi = wc + u32(i) * ${kw}u;`);
-  const loaded = new Set<string>();
-  for (let q = 0; q < kw; q++) {
-    for (let j = 0; j < tn; j++) {
-      // with stride 1 the columns of neighbouring taps coincide: load each once.
-      const key = sw === 1 ? `s${j - q * dw + dw * (kw - 1)}` : `t${q}_${j}`;
-      if (loaded.has(key)) continue;
-      loaded.add(key);
-      L.push(`      let c${key} = ow${q} + ${j};`);
-      L.push(
-        `      let d${key} = select(0.0f, dy[row + u32(clamp(c${key}, 0, ${
-          wo - 1
-        }))], rowOk && ok${q} && c${key} >= 0 && c${key} < ${wo});`,
-      );
-    }
+  const span = tn + hi - lo;
+  for (let t = 0; t < span; t++) {
+    L.push(`      let c${t} = i32(q0) + ${lo + t};`);
+    L.push(
+      `      let d${t} = select(0.0f, dy[row + u32(clamp(c${t}, 0, ${
+        wo - 1
+      }))], rowOk && c${t} >= 0 && c${t} < ${wo});`,
+    );
   }
   for (let q = 0; q < kw; q++) {
-    for (let i = 0; i < tm; i++) L.push(`      let w${i}_${q} = wt[wi + wo${i} + ${q}u];`);
+    for (let i = 0; i < tm; i++) {
+      const wv = `wt[wi + wo${i} + ${q}u]`;
+      L.push(`      let w${i}_${q} = ${sw === 1 ? wv : `select(0.0f, ${wv}, ok${q})`};`);
+    }
+    for (let j = 0; j < tn; j++) {
+      if (sw === 1) continue;
+      let v = `d${j}`;
+      for (let d = 1; d <= hi - lo; d++) v = `select(${v}, d${j + d}, off${q} == ${d})`;
+      L.push(`      let v${q}_${j} = ${v};`);
+    }
     for (let i = 0; i < tm; i++) {
       for (let j = 0; j < tn; j++) {
-        const key = sw === 1 ? `s${j - q * dw + dw * (kw - 1)}` : `t${q}_${j}`;
-        L.push(`      acc${i}_${j} = fma(w${i}_${q}, d${key}, acc${i}_${j});`);
+        const v = sw === 1 ? `d${j + pw - q * dw - lo}` : `v${q}_${j}`;
+        L.push(`      acc${i}_${j} = fma(w${i}_${q}, ${v}, acc${i}_${j});`);
       }
     }
   }

@@ -22,7 +22,7 @@ import {
 import { requestDevice } from "../lib/runtime/webgpu/device.ts";
 import { KernelRunner } from "../lib/runtime/webgpu/run_kernel.ts";
 
-const RUNS = 12;
+const RUNS = 25;
 const REL = 1e-4;
 
 let runner: KernelRunner | undefined;
