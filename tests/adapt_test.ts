@@ -223,3 +223,33 @@ Deno.test("ResNet-50 b8 224², Adam: DA³'s planned training memory is ≥5× be
   assert.ok(ft.totalBytes >= 5 * d.totalBytes, `${ft.totalBytes} vs ${d.totalBytes}`);
   assert.ok(d.gradientBytes < ft.gradientBytes / 10);
 });
+
+Deno.test("DA³ options: placement, source, reduction and the spatial term", () => {
+  const build = (o: Parameters<typeof da3>[0]) =>
+    params(graph(resnet20({ adaptor: da3(o).adaptor, classes: 10, batch: 2 }).logits))
+      .filter((p) => sourceName(p).includes(".da3."));
+  const shape = (ps: Tensor[], name: string) => ps.find((p) => sourceName(p) === name)?.shape;
+  assert.equal(build({}).length, 4 * 18);
+  assert.equal(build({ placement: "last" }).length, 4 * 9);
+  assert.equal(build({ spatial: true }).length, 5 * 18);
+  assert.deepEqual(shape(build({}), "layer2.0.conv2.da3.fc1.weight"), [2, 32]);
+  assert.deepEqual(shape(build({ source: "block" }), "layer2.0.conv2.da3.fc1.weight"), [1, 16]);
+  assert.deepEqual(shape(build({ reduction: 4 }), "layer3.1.conv1.da3.fc2.weight"), [64, 16]);
+  assert.deepEqual(shape(build({ reduction: 64 }), "layer1.0.conv1.da3.fc1.weight"), [1, 16]);
+  assert.throws(() => build({ reduction: 0 }), /reduction/);
+
+  const model = resnet20({
+    adaptor: da3({ spatial: true, source: "block" }).adaptor,
+    classes: 10,
+    batch: BATCH,
+  });
+  const g = grad(classificationLoss(model));
+  const store = initParams(g.graph, 1, new Map(BACKBONE));
+  const out = executeCpu(g.graph, { inputs: { x: IMAGE, labels: LABELS }, params: store });
+  const names = [...g.grads.keys()].map(sourceName);
+  const dw = out[1 + names.indexOf("layer2.0.conv2.da3.spatial.weight")] as Float32Array;
+  assert.ok(dw.every(Number.isFinite) && dw.some((v) => v !== 0));
+  for (const s of g.saved.filter((v) => v.tensor.dtype === "f32" && v.tensor.shape.length > 2)) {
+    assert.equal(s.tensor.op, "channelMean");
+  }
+});

@@ -1,10 +1,11 @@
 /**
  * DA³ additive attention: for frozen conv→BN pairs, an attention term from
- * the pair's input is added before the activation,
+ * the pair's input (or, as an option, the block's input) is added before
+ * the activation,
  * `z = relu(bn(conv(x)) + a(x))`, `a(x) = W₂·relu(W₁·gap(x) + b₁) + b₂`
  * broadcast over H×W (`W₁: C_in → C_in/r`, `W₂: C_in/r → C_out`), optionally
- * plus a spatial term: a 3×3 conv of the channel mean of `x` with the pair's
- * stride (a `[N,1,H,W]` map, the output's size). Backward keeps the frozen
+ * plus a spatial term: a 3×3 conv of the channel mean of `x`, strided to the
+ * output's H×W (a `[N,1,Ho,Wo]` map broadcast over channels). Backward keeps the frozen
  * weights, 1-bit ReLU masks, `gap(x)` (C_in floats per sample), the hidden
  * values, and with the spatial term the channel mean (1/C_in of x): no
  * full-size fp32 activation of the backbone.
@@ -35,6 +36,8 @@ export interface Da3Options {
   readonly spatial?: boolean;
   /** `every` main-path pair of each block, or only the `last` one (default `every`). */
   readonly placement?: "every" | "last";
+  /** Compute `a(x)` from the `pair`'s own input or from the `block`'s input (default `pair`). */
+  readonly source?: "pair" | "block";
 }
 
 /** Hidden units of the attention for `cin` input channels and reduction `r`. */
@@ -42,10 +45,14 @@ export function hiddenUnits(cin: number, r: number): number {
   return Math.max(1, Math.floor(cin / r));
 }
 
-/** The attention term `a(x)` of one pair, `[N, C_out, 1, 1]` (plus `[N,1,Ho,Wo]` when spatial). */
+/**
+ * The attention term `a(x)` of one pair whose output has shape `out`:
+ * `[N, C_out, 1, 1]`, or `[N, C_out, Ho, Wo]` with the spatial term.
+ */
 export function additiveAttention(
   x: Tensor,
   pair: ConvBnSpec,
+  out: readonly number[],
   options: Da3Options = {},
 ): Tensor {
   const r = options.reduction ?? 16;
@@ -61,7 +68,15 @@ export function additiveAttention(
   const channel = reshape(linear(h, w2, b2), [n, pair.outChannels, 1, 1]);
   if (!options.spatial) return channel;
   const ws = param(`${p}.spatial.weight`, [1, 1, 3, 3], { init: "zeros" });
-  return add(channel, conv2d(channelMean(x), ws, { stride: pair.stride, padding: 1 }));
+  const stride = Math.max(1, Math.round(x.shape[2] / out[2]));
+  const map = conv2d(channelMean(x), ws, { stride, padding: 1 });
+  if (map.shape[2] !== out[2] || map.shape[3] !== out[3]) {
+    throw new ShapeError(
+      "da3",
+      `spatial term ${showShape(map.shape)} does not match ${pair.conv} ${showShape(out)}`,
+    );
+  }
+  return add(channel, map);
 }
 
 /** Frozen backbone with eval statistics; additive attention on block pairs; new head. */
@@ -69,18 +84,12 @@ export function da3(options: Da3Options = {}): Method {
   const placement = options.placement ?? "every";
   const adaptor: Adaptor = {
     name: "da3",
-    convBn: (x, pair) => {
+    convBn: (x, pair, ctx) => {
       const y = convBnLayer(x, pair);
       const adapted = pair.role === "main" && (placement === "every" || pair.last);
       if (!adapted) return y;
-      const a = additiveAttention(x, pair, options);
-      if (a.shape[2] !== 1 && (a.shape[2] !== y.shape[2] || a.shape[3] !== y.shape[3])) {
-        throw new ShapeError(
-          "da3",
-          `spatial term ${showShape(a.shape)} does not match ${pair.conv} ${showShape(y.shape)}`,
-        );
-      }
-      return add(y, a);
+      const source = options.source === "block" ? ctx.blockInput : x;
+      return add(y, additiveAttention(source, pair, y.shape, options));
     },
   };
   return { name: "da3", adaptor, storedBits: FULL_PRECISION };

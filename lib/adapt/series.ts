@@ -1,7 +1,8 @@
 /**
  * Series residual adapters (Rebuffi et al., 2017): after each 3×3 block
  * conv, `y + conv1×1(bn(y))` before the block's batch norm. The adapter's BN
- * keeps the 3×3 conv's output.
+ * keeps the 3×3 conv's output. The adapter's own BN always trains with batch
+ * statistics; `bn` sets how the backbone's batch norms train.
  * @module
  */
 import { add, conv2d, param } from "../graph/mod.ts";
