@@ -22,7 +22,7 @@
 import { grid, type Kernel } from "./wgsl.ts";
 import type { ConvGeometry } from "./conv2d_direct.ts";
 
-export type { ConvGeometry };
+export type { ConvGeometry, Kernel };
 
 /** Register tile of a convolution kernel. */
 export interface ConvTiling {
@@ -315,7 +315,7 @@ export function conv2dGradWeightTiling(g: ConvGeometry): ConvTiling {
   const [tm, tn] = pickTile(
     [[8, 8], [8, 4], [4, 4], [4, 2], [2, 2], [1, 1]],
     (tm, tn) => g.groups * Math.ceil(coutG / tm) * Math.ceil(cinG / tn) * kh,
-    128,
+    32,
   );
   const inv = g.groups * Math.ceil(coutG / tm) * Math.ceil(cinG / tn) * kh;
   return { tm: Math.min(tm, coutG), tn: Math.min(tn, cinG), wg: inv >= 1024 ? 64 : 8 };

@@ -18,6 +18,8 @@
 import type { Kernel } from "./wgsl.ts";
 import type { MatmulGeometry } from "./matmul_naive.ts";
 
+export type { Kernel, MatmulGeometry };
+
 /** Register tile and workgroup shape of a blocked matmul. */
 export interface MatmulTiling {
   /** Rows of `c` per invocation. */

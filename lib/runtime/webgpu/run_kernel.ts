@@ -7,6 +7,8 @@
 import type { Kernel } from "../../../kernels/wgsl.ts";
 import { KernelError } from "./errors.ts";
 
+export type { Kernel };
+
 /** Compiles kernels once per key and runs them on one device. */
 export class KernelRunner {
   /** The device kernels run on. */
