@@ -22,7 +22,7 @@ import { cpuRuntime } from "../lib/runtime/cpu/mod.ts";
 import { initParams, rng } from "../lib/runtime/params.ts";
 import { createWebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
 
-const frozen = { trainable: false } as const;
+let frozen = { trainable: false };
 
 function convBn(x: Tensor, name: string, cin: number, cout: number, k: number, stride: number) {
   const w = param(`${name}.w`, [cout, cin, k, k], frozen);
@@ -42,8 +42,12 @@ function block(x: Tensor, name: string, cin: number, cout: number, stride: numbe
   return relu(add(y, skip));
 }
 
-/** ResNet-20 (3 stages × 3 basic blocks, 16/32/64 channels) with a trainable 10-class head. */
-function resnet20Head(batch: number) {
+/**
+ * ResNet-20 (3 stages × 3 basic blocks, 16/32/64 channels) with a trainable
+ * 10-class head; `fineTune` makes every conv and BN affine trainable too.
+ */
+function resnet20(batch: number, fineTune: boolean) {
+  frozen = { trainable: fineTune };
   const x = input("x", [batch, 3, 32, 32]);
   let h = relu(convBn(x, "stem", 3, 16, 3, 1));
   let cin = 16;
@@ -58,18 +62,21 @@ function resnet20Head(batch: number) {
 }
 
 const batch = 32;
-const g = resnet20Head(batch).graph;
+const g = resnet20(batch, false).graph;
+const ft = resnet20(batch, true).graph;
 const next = rng(1);
 const feeds = {
   inputs: {
     x: Float32Array.from({ length: batch * 3 * 32 * 32 }, () => 2 * next() - 1),
     labels: Int32Array.from({ length: batch }, () => Math.floor(next() * 10)),
   },
-  params: initParams(g, 0),
+  params: initParams(ft, 0),
 };
 const gpu = await createWebGpuRuntime();
 await gpu.prepare(g);
 await gpu.execute(g, feeds);
+await gpu.prepare(ft);
+await gpu.execute(ft, feeds);
 
 Deno.bench({
   name: "resnet20 head-only step, batch 32: cpu",
@@ -89,5 +96,26 @@ Deno.bench({
   warmup: 1,
   fn: async () => {
     await gpu.execute(g, feeds);
+  },
+});
+
+Deno.bench({
+  name: "resnet20 fine-tune step, batch 32: cpu",
+  group: "resnet20-finetune-step",
+  baseline: true,
+  n: 2,
+  warmup: 0,
+  fn: async () => {
+    await cpuRuntime.execute(ft, feeds);
+  },
+});
+
+Deno.bench({
+  name: "resnet20 fine-tune step, batch 32: webgpu",
+  group: "resnet20-finetune-step",
+  n: 2,
+  warmup: 0,
+  fn: async () => {
+    await gpu.execute(ft, feeds);
   },
 });
