@@ -63,3 +63,8 @@ export {
   type LoadOptions,
   type Split,
 } from "./lib/data/mod.ts";
+export * from "./lib/models/mod.ts";
+export * from "./lib/adapt/mod.ts";
+export * from "./lib/train/optimizer.ts";
+export * from "./lib/train/step.ts";
+export * from "./lib/io/torchvision.ts";

@@ -29,3 +29,4 @@ export { upsampleNearest } from "./ops/upsample.ts";
 export { flatten, reshape } from "./ops/reshape.ts";
 export { linear, matmul, type MatmulOptions } from "./ops/matmul.ts";
 export { softmaxCrossEntropy } from "./ops/loss.ts";
+export { binarize } from "./ops/binarize.ts";
