@@ -134,32 +134,35 @@ gpuTest("every registered op has a WebGPU lowering", () => {
   return Promise.resolve();
 });
 
-gpuTest("elementwise: relu, reluMask, reluGrad, sigmoid(+grad), scale, fill, reshape", async () => {
-  await fc.assert(
-    fc.asyncProperty(
-      shape(4),
-      fc.double({ min: -3, max: 3, noNaN: true }),
-      seed,
-      async (s, k, sd) => {
-        const x = input("x", s);
-        const dy = input("dy", s);
-        const y = sigmoid(x);
-        const outs = [
-          relu(x),
-          reluMask(x),
-          reluGrad(dy, reluMask(x)),
-          y,
-          sigmoidGrad(dy, y),
-          scale(x, k),
-          fill(s, k),
-          reshape(x, [numel(s)]),
-        ];
-        await same(graph(...outs), sd);
-      },
-    ),
-    { numRuns: RUNS },
-  );
-});
+gpuTest(
+  "elementwise: relu, reluMask, reluGrad, sigmoid(+grad), scale, fill, reshape, binarize",
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        shape(4),
+        fc.double({ min: -3, max: 3, noNaN: true }),
+        seed,
+        async (s, k, sd) => {
+          const x = input("x", s);
+          const dy = input("dy", s);
+          const y = sigmoid(x);
+          const outs = [
+            relu(x),
+            reluMask(x),
+            reluGrad(dy, reluMask(x)),
+            y,
+            sigmoidGrad(dy, y),
+            scale(x, k),
+            fill(s, k),
+            reshape(x, [numel(s)]),
+          ];
+          await same(graph(...outs), sd);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  },
+);
 
 /** An operand that broadcasts onto `out`: some axes squashed to 1, some leading axes dropped. */
 const operand = (out: Shape) =>

@@ -6,6 +6,7 @@
  */
 import { type ConvAttrs, numel, type PoolAttrs, type Tensor } from "../../graph/mod.ts";
 import * as bn from "../../../kernels/batch_norm.ts";
+import { binarize } from "../../../kernels/binarize.ts";
 import * as broadcast from "../../../kernels/broadcast.ts";
 import * as elementwise from "../../../kernels/elementwise.ts";
 import * as loss from "../../../kernels/loss.ts";
@@ -96,6 +97,7 @@ export const LOWERINGS: Readonly<Record<string, Lower>> = {
   softmaxCrossEntropy: (n) =>
     one(loss.softmaxCrossEntropy(n.inputs[0].shape[0], n.inputs[0].shape[1])),
   softmaxCrossEntropyGrad: (n) => one(loss.softmaxCrossEntropyGrad(n.shape[0], n.shape[1])),
+  binarize: (n) => one(binarize(count(n), num(n, "threshold"))),
 };
 
 /** The dispatches of one non-source node; throws UnsupportedOpError for an unknown op. */
