@@ -155,6 +155,9 @@ gpuTest(
             scale(x, k),
             fill(s, k),
             reshape(x, [numel(s)]),
+            node("binarize", [x], s, { threshold: k }),
+            node("binarize", [x], s, { threshold: 0.1 }),
+            node("binarize", [x], s, { threshold: 0.25 }),
           ];
           await same(graph(...outs), sd);
         },
