@@ -12,13 +12,9 @@ import * as elementwise from "../../../kernels/elementwise.ts";
 import * as loss from "../../../kernels/loss.ts";
 import * as pool from "../../../kernels/pool.ts";
 import * as reduce from "../../../kernels/reduce.ts";
-import { matmulNaive } from "../../../kernels/matmul_naive.ts";
-import {
-  conv2dBlocked,
-  conv2dGradInputDirect,
-  conv2dGradWeightDirect,
-  type ConvGeometry,
-} from "../../../kernels/conv2d_direct.ts";
+import { matmul } from "../../../kernels/matmul.ts";
+import { conv2d, conv2dGradInput, conv2dGradWeight } from "../../../kernels/conv2d.ts";
+import type { ConvGeometry } from "../../../kernels/conv2d_direct.ts";
 import type { Kernel, Lowering } from "../../../kernels/wgsl.ts";
 import { UnsupportedOpError } from "./errors.ts";
 
@@ -52,7 +48,7 @@ function matmulLowering(n: Tensor): Lowering {
   const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
   const [m, p] = n.shape;
   const k = transA ? n.inputs[0].shape[0] : n.inputs[0].shape[1];
-  return one(matmulNaive({ m, k, n: p, transA, transB }));
+  return one(matmul({ m, k, n: p, transA, transB }));
 }
 
 /** Lowerings by op name (sources `input` and `param` have none: they are fed). */
@@ -63,11 +59,11 @@ export const LOWERINGS: Readonly<Record<string, Lower>> = {
   scale: (n) => one(elementwise.scale(count(n), num(n, "scale"))),
   sumTo: (n) => one(broadcast.sumTo(n.inputs[0].shape, n.shape)),
   broadcastTo: (n) => one(broadcast.broadcastTo(n.inputs[0].shape, n.shape, num(n, "scale"))),
-  conv2d: (n) => one(conv2dBlocked(convGeometry(n.inputs[0].shape, n.inputs[1].shape, n.shape, n))),
+  conv2d: (n) => one(conv2d(convGeometry(n.inputs[0].shape, n.inputs[1].shape, n.shape, n))),
   conv2dGradInput: (n) =>
-    one(conv2dGradInputDirect(convGeometry(n.shape, n.inputs[1].shape, n.inputs[0].shape, n))),
+    one(conv2dGradInput(convGeometry(n.shape, n.inputs[1].shape, n.inputs[0].shape, n))),
   conv2dGradWeight: (n) =>
-    one(conv2dGradWeightDirect(convGeometry(n.inputs[0].shape, n.shape, n.inputs[1].shape, n))),
+    one(conv2dGradWeight(convGeometry(n.inputs[0].shape, n.shape, n.inputs[1].shape, n))),
   batchNorm: (n) => bn.batchNorm(bnLayout(n), n.attrs.mode as "eval" | "batch", num(n, "eps")),
   batchNormGradInput: (n) => bn.batchNormGradInput(bnLayout(n), num(n, "eps")),
   batchNormBatchGradInput: (n) => bn.batchNormBatchGradInput(bnLayout(n), num(n, "eps")),
