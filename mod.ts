@@ -49,13 +49,13 @@ export {
   type BatchOptions,
   type ChannelStats,
   channelStats,
-  type DataOrigin,
   ChecksumError,
   DataError,
+  type DataOrigin,
   type Dataset,
-  DOMAINS,
   type DomainInfo,
   domainInfo,
+  DOMAINS,
   type ImageShape,
   loadCached,
   loadDomain,
@@ -68,3 +68,13 @@ export * from "./lib/adapt/mod.ts";
 export * from "./lib/train/optimizer.ts";
 export * from "./lib/train/step.ts";
 export * from "./lib/io/torchvision.ts";
+export * from "./lib/runtime/select.ts";
+export {
+  createWebGpuRuntime,
+  type Placer,
+  type WebGpuRuntime,
+  type WebGpuRuntimeOptions,
+} from "./lib/runtime/webgpu/runtime.ts";
+export * from "./lib/runtime/webgpu/errors.ts";
+export { markParamChanged } from "./lib/runtime/webgpu/param_version.ts";
+export type { Placement } from "./lib/runtime/webgpu/placement.ts";

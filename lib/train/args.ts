@@ -20,6 +20,7 @@ const FLAGS = {
   seed: { type: "string" },
   resume: { type: "boolean" },
   limit: { type: "string" },
+  data: { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -68,6 +69,7 @@ export function flagsToRaw(
     seed: num(values.seed),
     resume: values.resume,
     limit: num(values.limit),
+    data: values.data,
   };
   for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
   return { raw, config: values.config, help: values.help ?? false };
@@ -92,4 +94,4 @@ export async function trainConfigFromArgs(args: readonly string[]): Promise<Trai
 export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}|all[,..]]
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
   [--backend auto|webgpu|cpu] [--budget-mb MB] [--out DIR] [--seed N] [--resume]
-  [--limit N (examples per domain)] [--config file.json]`;
+  [--limit N (training examples per domain)] [--data embedded|cache] [--config file.json]`;

@@ -31,6 +31,7 @@ export const TrainConfigSchema = z.object({
   seed: z.number().int().min(0).default(0),
   resume: z.boolean().default(false),
   limit: z.number().int().min(1).optional(),
+  data: z.enum(["embedded", "cache"]).default("embedded"),
 }).strict();
 
 /** A validated training configuration. */

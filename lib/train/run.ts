@@ -1,0 +1,82 @@
+/**
+ * A whole training run: every requested method on every requested domain,
+ * then `results.json`, `results.md` and `results.svg` in the output folder.
+ * @module
+ */
+import type { MethodName } from "../adapt/mod.ts";
+import { balancedIndices, DOMAINS, loadDomain, subset } from "../data/mod.ts";
+import { planFor } from "../plan/mod.ts";
+import { selectRuntime } from "../runtime/select.ts";
+import { type Backbone, loadBackbone } from "./backbone.ts";
+import type { TrainConfig } from "./config.ts";
+import { methodGraphs, trainDomain } from "./domain.ts";
+import { type Results, resultsPlot, resultsTable, type RunResult } from "./results.ts";
+
+/** The target domains (every registered domain but the source). */
+export function targetDomains(): string[] {
+  return DOMAINS.filter((d) => d.role === "target").map((d) => d.name);
+}
+
+/** The batch for a method: the configured one, or the largest that fits `budgetMb`. */
+export function batchFor(method: MethodName, config: TrainConfig, classes: number): number {
+  if (config.budgetMb === undefined) return config.batch;
+  return planFor((b) => methodGraphs(method, classes, b).train, {
+    budgetBytes: config.budgetMb * 1e6,
+    optimizer: config.optimizer,
+    maxBatch: config.batch,
+  }).batch;
+}
+
+/** Runs the configured training and writes its results; returns them. */
+export async function runTraining(
+  config: TrainConfig,
+  log: (line: string) => void = console.log,
+  backbone?: Backbone,
+): Promise<Results> {
+  const runtime = await selectRuntime(config.backend);
+  const bb = backbone ?? await loadBackbone();
+  const domains = config.domains ?? targetDomains();
+  await Deno.mkdir(config.out, { recursive: true });
+  log(`da3 train: ${config.method.join(", ")} on ${domains.join(", ")} (${runtime.name} runtime)`);
+  const runs: RunResult[] = [];
+  for (const domain of domains) {
+    const split = await loadDomain(domain, { origin: config.data });
+    const classes = split.train.classes.length;
+    const train = config.limit === undefined ? split.train : subset(
+      split.train,
+      balancedIndices(split.train.labels, classes, Math.ceil(config.limit / classes), config.seed),
+    );
+    for (const method of config.method) {
+      const batch = batchFor(method, config, classes);
+      const r = await trainDomain({
+        method,
+        domain,
+        train,
+        test: split.test,
+        backbone: bb.params,
+        backboneHash: bb.hash,
+        runtime,
+        epochs: config.epochs,
+        batch,
+        lr: config.lr,
+        optimizer: config.optimizer,
+        seed: config.seed,
+        out: config.out,
+        resume: config.resume,
+      });
+      const { params: _, checkpoint, ...result } = r;
+      runs.push(result);
+      log(
+        `${method}/${domain}: top-1 ${(100 * r.top1).toFixed(1)}%, ${r.paramsPerDomain} params, ${
+          (r.trainingBytes / 1e6).toFixed(1)
+        } MB, ${r.msPerStep.toFixed(0)} ms/step (batch ${batch}) → ${checkpoint}`,
+      );
+    }
+  }
+  const results: Results = { backbone: bb.hash, runs };
+  await Deno.writeTextFile(`${config.out}/results.json`, JSON.stringify(results, null, 2) + "\n");
+  await Deno.writeTextFile(`${config.out}/results.md`, resultsTable(results) + "\n");
+  await Deno.writeTextFile(`${config.out}/results.svg`, resultsPlot(results) + "\n");
+  log(`\n${resultsTable(results)}\n\nwritten: ${config.out}/results.{json,md,svg}`);
+  return results;
+}
