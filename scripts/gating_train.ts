@@ -100,15 +100,19 @@ if (command === "backbone") {
   const probe = bnProbe([m.logits]);
   const data = await loadGatingData("mnist");
   const outs = [];
-  for (const b of batches(data.fit, { batchSize: 32, seed: 1, dropLast: true, stats: data.stats })) {
+  for (
+    const b of batches(data.fit, { batchSize: 32, seed: 1, dropLast: true, stats: data.stats })
+  ) {
     outs.push(executeCpu(probe.probe, { inputs: { x: b.x }, params }));
     if (outs.length === 16) break;
   }
   setRunningStats(probe, outs, params);
-  const shapes = new Map(graph(m.logits).nodes.filter((n) => n.op === "param").map((n) => [
-    String(n.attrs.name),
-    n.shape,
-  ]));
+  const shapes = new Map(
+    graph(m.logits).nodes.filter((n) => n.op === "param").map((n) => [
+      String(n.attrs.name),
+      n.shape,
+    ]),
+  );
   const tensors = new Map(
     [...params].filter(([k]) => !k.startsWith("fc.")).map((
       [k, w],

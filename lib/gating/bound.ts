@@ -66,7 +66,16 @@ export function boundTables(pair: ConvBnSpec, params: ParamStore, eps = 1e-5): B
     }
     l1[o] = norm;
   }
-  return { outChannels: c, inChannels: cin, scale, shift, positive, negative, l1, pads: pair.padding > 0 };
+  return {
+    outChannels: c,
+    inChannels: cin,
+    scale,
+    shift,
+    positive,
+    negative,
+    l1,
+    pads: pair.padding > 0,
+  };
 }
 
 /** Per-channel `[min, max]` of one sample `[Cin, H·W]`; channels not in `open` are zero. */
@@ -89,7 +98,7 @@ export function channelRanges(
     lo[i] = a;
     hi[i] = b;
   };
-  if (open) for (const i of open) visit(i);
+  if (open) { for (const i of open) visit(i); }
   else for (let i = 0; i < cin; i++) visit(i);
   return { lo, hi };
 }

@@ -141,7 +141,10 @@ export function runGated(plan: GatingPlan, params: ParamStore, x: Float32Array):
     if (sourceOpen) {
       const g = convOf(n);
       const xin = values.get(n.inputs[0]) as Float32Array;
-      values.set(n, convChannels(g, xin, values.get(n.inputs[1]) as Float32Array, sourceOpen, null));
+      values.set(
+        n,
+        convChannels(g, xin, values.get(n.inputs[1]) as Float32Array, sourceOpen, null),
+      );
       flops += convFlops(n, g.cout, sourceOpen.length);
       continue;
     }

@@ -3,7 +3,7 @@
  * matmul nodes. Element-wise ops (BN, add, ReLU, pooling) are not counted.
  * @module
  */
-import { type Graph, type Tensor } from "../graph/mod.ts";
+import type { Graph, Tensor } from "../graph/mod.ts";
 
 /** FLOPs of one node when every channel runs. */
 export function nodeFlops(n: Tensor): number {
@@ -13,7 +13,9 @@ export function nodeFlops(n: Tensor): number {
     return 2 * b * cout * cinG * kh * kw * ho * wo;
   }
   if (n.op === "matmul") {
-    const [m, k] = n.attrs.transA ? [n.inputs[0].shape[1], n.inputs[0].shape[0]] : n.inputs[0].shape;
+    const [m, k] = n.attrs.transA
+      ? [n.inputs[0].shape[1], n.inputs[0].shape[0]]
+      : n.inputs[0].shape;
     return 2 * m * k * n.shape[1];
   }
   return 0;

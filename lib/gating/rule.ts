@@ -48,9 +48,9 @@ export function ruleOf(mode: GatingMode): GateRule {
   if (typeof mode === "object" && mode !== null && Number.isFinite(mode.tau)) {
     return { kind: "calibrated", tau: mode.tau };
   }
-  throw new GatingError(`gating must be "off", "exact", "exact-l1" or { tau: number }, got ${
-    JSON.stringify(mode)
-  }`);
+  throw new GatingError(
+    `gating must be "off", "exact", "exact-l1" or { tau: number }, got ${JSON.stringify(mode)}`,
+  );
 }
 
 /** Parses a command-line gating value: `off`, `exact`, `exact-l1` or a number τ. */

@@ -12,7 +12,10 @@ import { GatingError } from "./rule.ts";
  * dependencies (`after.get(n)`: nodes that must run before `n`) are visited
  * before its inputs. Throws GatingError if an extra edge closes a cycle.
  */
-export function gatingAwareOrder(g: Graph, after: ReadonlyMap<Tensor, readonly Tensor[]>): Tensor[] {
+export function gatingAwareOrder(
+  g: Graph,
+  after: ReadonlyMap<Tensor, readonly Tensor[]>,
+): Tensor[] {
   const order: Tensor[] = [];
   const state = new Map<Tensor, "open" | "done">();
   const stack: { t: Tensor; deps: readonly Tensor[]; i: number }[] = [];
