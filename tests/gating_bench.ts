@@ -5,7 +5,8 @@
  *   with ~40% of input and output channels closed: full reference conv vs
  *   compacted channel lists vs masks;
  * - `gated-resnet20`: one image through DA³ ResNet-20, ungated vs exact vs
- *   calibrated gating, with trained weights from `runs/gating` when present
+ *   calibrated gating (every conv that skips nothing uses the same
+ *   channel-list kernel; the reference conv kernel is timed too), with trained weights from `runs/gating` when present
  *   (`deno run -A scripts/gating_train.ts`), else seeded weights whose
  *   attention closes about half of the channels. The skipped-FLOP fraction
  *   is printed once per run.
@@ -83,6 +84,10 @@ const plans = {
 };
 const backbone = graphFlops(plans.ungated.graph).backbone;
 const total = graphFlops(plans.ungated.graph).total;
+let r = 0;
+Deno.bench("ResNet-20 DA³ ungated, reference conv kernel", { group: "gated-resnet20" }, () => {
+  runGated(plans.ungated, params, images[r++ % images.length]);
+});
 for (const [name, plan] of Object.entries(plans)) {
   const f = images.reduce((s, x) => s + runGated(plan, params, x).flops, 0) / images.length;
   console.log(

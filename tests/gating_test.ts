@@ -198,3 +198,11 @@ Deno.test("gating modes parse from the command line and reject nonsense", () => 
   assert.throws(() => parseGatingMode("fast"), GatingError);
   assert.throws(() => parseGatingMode(""), GatingError);
 });
+
+Deno.test("the channel-list kernel with every channel open matches the reference conv", () => {
+  const params = randomParams(6, 0.3);
+  const x = sample(12);
+  const [ref] = executeCpu(G, { inputs: { x }, params }) as Float32Array[];
+  const r = runGated(planGating(MODEL, params, "off"), params, x, { denseConv: "lists" });
+  assert.ok(maxAbsDiff(r.logits, ref) < 1e-4 * (1 + Math.max(...ref.map(Math.abs))));
+});

@@ -94,8 +94,24 @@ function convOf(n: Tensor) {
   return convGeometry(n.inputs[0].shape, n.shape, kh, a.stride[0], a.padding[0]);
 }
 
+/** Options of {@linkcode runGated}. */
+export interface RunGatedOptions {
+  /**
+   * Kernel of the convs that skip nothing: `reference` (the CPU runtime's
+   * conv, default) or `lists` (the channel-list conv with every channel
+   * open, so gated and ungated runs time the same kernel).
+   */
+  readonly denseConv?: "reference" | "lists";
+}
+
 /** Runs `plan` on one sample `x` (`[3,H,W]` flattened) with `params`. */
-export function runGated(plan: GatingPlan, params: ParamStore, x: Float32Array): SampleResult {
+export function runGated(
+  plan: GatingPlan,
+  params: ParamStore,
+  x: Float32Array,
+  options: RunGatedOptions = {},
+): SampleResult {
+  const lists = options.denseConv === "lists";
   const byConv = new Map<Tensor, GatedConv>();
   const fused = new Set<Tensor>();
   for (const p of plan.gated) {
@@ -148,7 +164,11 @@ export function runGated(plan: GatingPlan, params: ParamStore, x: Float32Array):
       flops += convFlops(n, g.cout, sourceOpen.length);
       continue;
     }
-    values.set(n, evalNode(n, n.inputs.map((i) => values.get(i)!)));
+    if (lists && n.op === "conv2d" && (n.attrs.groups as number) === 1) {
+      const g = convOf(n);
+      const xin = values.get(n.inputs[0]) as Float32Array;
+      values.set(n, convChannels(g, xin, values.get(n.inputs[1]) as Float32Array, null, null));
+    } else values.set(n, evalNode(n, n.inputs.map((i) => values.get(i)!)));
     flops += nodeFlops(n);
   }
   return { logits: values.get(plan.graph.outputs[0]) as Float32Array, flops, open };

@@ -43,6 +43,8 @@ export interface MeasureOptions {
   readonly ungatedEvery?: number;
   /** Images run untimed first through both plans (default 4). */
   readonly warmup?: number;
+  /** Kernel of the convs that skip nothing, in both runs (default `lists`; see `runGated`). */
+  readonly denseConv?: "reference" | "lists";
 }
 
 /**
@@ -59,9 +61,10 @@ export function measureGating(
   const chunk = options.chunk ?? 20, every = options.ungatedEvery ?? 1;
   const [n, c, h, w] = data.shape, size = c * h * w;
   const image = (i: number) => data.x.subarray(i * size, (i + 1) * size);
+  const run = { denseConv: options.denseConv ?? "lists" } as const;
   for (let i = 0; i < Math.min(options.warmup ?? 4, n); i++) {
-    runGated(gated, params, image(i));
-    runGated(ungated, params, image(i));
+    runGated(gated, params, image(i), run);
+    runGated(ungated, params, image(i), run);
   }
   let right = 0, rightUngated = 0, ungatedImages = 0, flops = 0, msG = 0, msU = 0;
   const openSum = gated.gated.map(() => 0);
@@ -70,14 +73,14 @@ export function measureGating(
     if (k % every === 0) {
       const t0 = performance.now();
       for (let i = start; i < end; i++) {
-        if (argmax(runGated(ungated, params, image(i)).logits) === data.y[i]) rightUngated++;
+        if (argmax(runGated(ungated, params, image(i), run).logits) === data.y[i]) rightUngated++;
       }
       msU += performance.now() - t0;
       ungatedImages += end - start;
     }
     const t1 = performance.now();
     for (let i = start; i < end; i++) {
-      const r = runGated(gated, params, image(i));
+      const r = runGated(gated, params, image(i), run);
       if (argmax(r.logits) === data.y[i]) right++;
       flops += r.flops;
       r.open.forEach((o, j) => (openSum[j] += o));
