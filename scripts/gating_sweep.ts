@@ -58,7 +58,7 @@ for (const domain of values.domains!.split(",").map((s) => s.trim()).filter(Bool
     const plan = planGating(setup.model, setup.params, mode, { calibration });
     // The first setting times ungated inference on every chunk and gives the reference top-1.
     const m = measureGating(plan, ungated, setup.params, setup.test, {
-      ungatedEvery: i === 0 ? 1 : 4,
+      ungatedEvery: i === 0 ? 1 : 3,
     });
     if (i === 0) reference = m.top1Ungated!;
     const row = { ...m, domain, gating: formatGatingMode(mode), top1Reference: reference };

@@ -1,7 +1,8 @@
 /**
  * Measuring gated inference against ungated inference in one run on the
  * same backend: accuracy, FLOPs and wall-clock time per image, with the
- * two timed in alternating chunks so that machine load affects both alike.
+ * two timed in alternating chunks (and alternating order within a chunk)
+ * so that machine load and warm caches affect both alike.
  * @module
  */
 import type { Batch } from "../data/batch.ts";
@@ -70,14 +71,17 @@ export function measureGating(
   const openSum = gated.gated.map(() => 0);
   for (let start = 0, k = 0; start < n; start += chunk, k++) {
     const end = Math.min(n, start + chunk);
-    if (k % every === 0) {
+    const timeUngated = () => {
       const t0 = performance.now();
       for (let i = start; i < end; i++) {
         if (argmax(runGated(ungated, params, image(i), run).logits) === data.y[i]) rightUngated++;
       }
       msU += performance.now() - t0;
       ungatedImages += end - start;
-    }
+    };
+    // Alternate which run goes first so that neither always finds the caches warm.
+    const both = k % every === 0;
+    if (both && k % 2 === 0) timeUngated();
     const t1 = performance.now();
     for (let i = start; i < end; i++) {
       const r = runGated(gated, params, image(i), run);
@@ -86,6 +90,7 @@ export function measureGating(
       r.open.forEach((o, j) => (openSum[j] += o));
     }
     msG += performance.now() - t1;
+    if (both && k % 2 === 1) timeUngated();
   }
   const full = graphFlops(gated.graph);
   const executed = flops / n;
