@@ -11,6 +11,7 @@ import {
   batchNorm,
   conv2d,
   globalAvgPool,
+  graph,
   input,
   linear,
   maxPool2d,
@@ -104,5 +105,25 @@ Deno.test({
     assert.equal(auto.name, "webgpu");
     gpu.destroy();
     auto.destroy();
+  },
+});
+
+Deno.test({
+  name:
+    "a vec4 matmul followed by an add of a 1-element parameter runs in one pass (DA³ r=16 on 16 channels)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const x = input("x", [32, 16]);
+    const h = relu(linear(x, param("w1", [1, 16]), param("b1", [1], { init: { constant: 0.5 } })));
+    const y = linear(h, param("w2", [16, 1]), param("b2", [16]));
+    const g = graph(y);
+    const params = initParams(g, 1);
+    const xs = Float32Array.from({ length: 512 }, (_, i) => Math.sin(i));
+    const rt = await createWebGpuRuntime();
+    const [gpu] = await rt.execute(g, { inputs: { x: xs }, params });
+    const [cpu] = executeCpu(g, { inputs: { x: xs }, params });
+    gpu.forEach((v, i) => assert.ok(Math.abs(v - cpu[i]) <= 1e-4 * (1 + Math.abs(cpu[i]))));
+    rt.destroy();
   },
 });

@@ -28,6 +28,15 @@ import {
 } from "./placement.ts";
 
 /** Chooses where a graph's values live, given the device's offset alignment. */
+/** True when `DA3_WEBGPU_DEBUG` is set (and readable). */
+function debugSteps(): boolean {
+  try {
+    return Boolean(Deno.env.get("DA3_WEBGPU_DEBUG"));
+  } catch {
+    return false;
+  }
+}
+
 export type Placer = (g: Graph, alignment: number) => Placement;
 
 /** Options of {@linkcode createWebGpuRuntime}. */
@@ -118,7 +127,7 @@ class GpuRuntime implements WebGpuRuntime {
   readonly device: GPUDevice;
   readonly #options: WebGpuRuntimeOptions;
   readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  readonly #layouts = new Map<number, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>();
+  readonly #layouts = new Map<number, GPUBindGroupLayout>();
   readonly #prepared = new Map<Graph, Promise<Prepared>>();
   readonly #params = new Map<string, ParamEntry>();
   #lost: GPUDeviceLostInfo | null = null;
@@ -137,14 +146,13 @@ class GpuRuntime implements WebGpuRuntime {
   #layout(count: number) {
     let l = this.#layouts.get(count);
     if (!l) {
-      const group = this.device.createBindGroupLayout({
+      l = this.device.createBindGroupLayout({
         entries: Array.from({ length: count }, (_, binding) => ({
           binding,
           visibility: GPUShaderStage.COMPUTE,
           buffer: { type: "storage" as const },
         })),
       });
-      l = { group, pipeline: this.device.createPipelineLayout({ bindGroupLayouts: [group] }) };
       this.#layouts.set(count, l);
     }
     return l;
@@ -157,7 +165,9 @@ class GpuRuntime implements WebGpuRuntime {
       const module = this.device.createShaderModule({ label: name, code });
       p = this.device.createComputePipelineAsync({
         label: name,
-        layout: this.#layout(bindings).pipeline,
+        // A pipeline layout of its own: wgpu refreshes the late-sized binding
+        // checks of a compute pass only when the pipeline layout changes.
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.#layout(bindings)] }),
         compute: { module, entryPoint: "main" },
       }).catch((e: unknown) => {
         this.#pipelines.delete(key);
@@ -298,7 +308,7 @@ class GpuRuntime implements WebGpuRuntime {
       if (s.scratch) slots.push(prep.scratch!);
       s.bindGroup = this.device.createBindGroup({
         label: s.node.op,
-        layout: this.#layout(slots.length).group,
+        layout: this.#layout(slots.length),
         entries: slots.map((sl, binding) => ({
           binding,
           resource: { buffer: sl.buffer, offset: sl.offset, size: sl.size },
@@ -306,6 +316,27 @@ class GpuRuntime implements WebGpuRuntime {
       });
     }
     prep.boundParams = now;
+  }
+
+  /** Runs each step in its own submission and names the first one that fails validation (`DA3_WEBGPU_DEBUG=1`). */
+  async #debugSteps(prep: Prepared): Promise<void> {
+    for (const s of prep.steps) {
+      this.device.pushErrorScope("validation");
+      const encoder = this.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      s.pipelines.forEach((p, k) => {
+        pass.setPipeline(p);
+        pass.setBindGroup(0, s.bindGroup!);
+        pass.dispatchWorkgroups(...s.dispatches[k]);
+      });
+      pass.end();
+      this.device.queue.submit([encoder.finish()]);
+      const err = await this.device.popErrorScope();
+      if (err) {
+        const args = s.node.inputs.map((t) => `${t.op}${JSON.stringify(t.shape)}`).join(", ");
+        throw new KernelError(s.node.op, `${err.message} (${s.node.op}(${args}))`);
+      }
+    }
   }
 
   async #run(g: Graph, feeds: Feeds): Promise<TensorData[]> {
@@ -322,6 +353,7 @@ class GpuRuntime implements WebGpuRuntime {
     }
     this.#uploadParams(g, feeds);
     this.#bind(g, prep);
+    if (debugSteps()) await this.#debugSteps(prep);
     const encoder = device.createCommandEncoder({ label: "da3 step" });
     const pass = encoder.beginComputePass();
     for (const s of prep.steps) {
