@@ -24,5 +24,7 @@ Deno.test("eval mode with recalibrated stats reproduces batch mode on that batch
   assert.notDeepEqual([...params.get("m")!], [9, 9, 9]);
   const [batch] = executeCpu(graph(train), feeds);
   const [evalOut] = executeCpu(graph(net("eval")), feeds);
-  batch.forEach((v, i) => assert.ok(Math.abs(v - evalOut[i]) < 1e-4, `${i}: ${v} vs ${evalOut[i]}`));
+  batch.forEach((v, i) =>
+    assert.ok(Math.abs(v - evalOut[i]) < 1e-4, `${i}: ${v} vs ${evalOut[i]}`)
+  );
 });

@@ -42,7 +42,7 @@ const backbone = new Map(
 );
 const backboneHash = await hashParams(backbone);
 
-async function job(out: string, over: Partial<DomainJob> = {}): Promise<DomainJob> {
+function job(out: string, over: Partial<DomainJob> = {}): DomainJob {
   return {
     method: "da3",
     domain: "fashion",
@@ -65,7 +65,7 @@ async function job(out: string, over: Partial<DomainJob> = {}): Promise<DomainJo
 
 Deno.test("a domain checkpoint on the shared backbone reproduces its reported accuracy", async () => {
   const out = await Deno.makeTempDir();
-  const r = await trainDomain(await job(out));
+  const r = await trainDomain(job(out));
   const c = await loadCheckpoint(r.checkpoint, backboneHash);
   assert.equal(c.meta.top1, r.top1);
   assert.ok([...c.params.keys()].every((k) => !backbone.has(k) || k.includes("running")));
@@ -80,9 +80,9 @@ Deno.test("a domain checkpoint on the shared backbone reproduces its reported ac
 
 Deno.test("resuming after an epoch continues bit-exactly", async () => {
   const [a, b] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
-  const straight = await trainDomain(await job(a, { epochs: 2 }));
-  await trainDomain(await job(b, { epochs: 1 }));
-  const resumed = await trainDomain(await job(b, { epochs: 2, resume: true }));
+  const straight = await trainDomain(job(a, { epochs: 2 }));
+  await trainDomain(job(b, { epochs: 1 }));
+  const resumed = await trainDomain(job(b, { epochs: 2, resume: true }));
   assert.deepEqual([...resumed.params.keys()], [...straight.params.keys()]);
   for (const [k, v] of straight.params) {
     const w = resumed.params.get(k)!;
@@ -95,11 +95,11 @@ Deno.test("resuming after an epoch continues bit-exactly", async () => {
 
 Deno.test("a NaN loss stops with TrainingError and keeps the last good checkpoint", async () => {
   const out = await Deno.makeTempDir();
-  await trainDomain(await job(out, { epochs: 1 }));
+  await trainDomain(job(out, { epochs: 1 }));
   const path = `${out}/da3-fashion.epoch.safetensors`;
   const before = await Deno.readFile(path);
   await assert.rejects(
-    async () => await trainDomain(await job(out, { epochs: 2, resume: true, lr: Infinity })),
+    async () => await trainDomain(job(out, { epochs: 2, resume: true, lr: Infinity })),
     (e: unknown) =>
       e instanceof TrainingError && e.message.includes("loss is NaN at epoch 2 step 2") &&
       e.message.includes(path),

@@ -27,7 +27,6 @@ import {
   separatePlacement,
 } from "./placement.ts";
 
-/** Chooses where a graph's values live, given the device's offset alignment. */
 /** True when `DA3_WEBGPU_DEBUG` is set (and readable). */
 function debugSteps(): boolean {
   try {
@@ -37,6 +36,7 @@ function debugSteps(): boolean {
   }
 }
 
+/** Chooses where a graph's values live, given the device's offset alignment. */
 export type Placer = (g: Graph, alignment: number) => Placement;
 
 /** Options of {@linkcode createWebGpuRuntime}. */
