@@ -6,7 +6,7 @@
  */
 import type { Dataset } from "./dataset.ts";
 import { imageSize } from "./dataset.ts";
-import { mixSeeds, mulberry32, permutation, type Rand, randInt } from "./rng.ts";
+import { mixSeeds, mulberry32, permutation, type Rand, randInt } from "../rng.ts";
 
 /** Per-channel mean and standard deviation of pixel values scaled to [0, 1]. */
 export interface ChannelStats {

@@ -4,7 +4,7 @@
  * @module
  */
 import { DataError } from "./errors.ts";
-import { mulberry32, permutation } from "./rng.ts";
+import { mulberry32, permutation } from "../rng.ts";
 
 /** Shape of one image: channels, height, width. */
 export type ImageShape = readonly [c: number, h: number, w: number];

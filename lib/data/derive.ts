@@ -6,7 +6,7 @@
 import type { Dataset } from "./dataset.ts";
 import { DataError } from "./errors.ts";
 import type { IdxArray } from "./idx.ts";
-import { mulberry32, randInt } from "./rng.ts";
+import { mulberry32, randInt } from "../rng.ts";
 
 /**
  * MNIST-M-style colour blend (Ganin & Lempitsky, 2015): each grayscale digit

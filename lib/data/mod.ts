@@ -15,4 +15,4 @@ export * from "./errors.ts";
 export * from "./idx.ts";
 export * from "./image.ts";
 export * from "./manifest.ts";
-export * from "./rng.ts";
+export * from "../rng.ts";

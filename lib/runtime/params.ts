@@ -5,18 +5,10 @@
 import { type Graph, numel, params, type Tensor } from "../graph/mod.ts";
 import type { Init } from "../graph/ops/source.ts";
 import type { ParamStore } from "./data.ts";
+import { mulberry32 } from "../rng.ts";
 
 /** A seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => () => number = mulberry32;
 
 /** A standard normal sample (Box–Muller) from a uniform source. */
 export function gaussian(next: () => number): number {
