@@ -47,7 +47,7 @@ for (const domain of values.domains!.split(",").map((s) => s.trim()).filter(Bool
     calibration: Number(values.calibration),
   });
   const calibration = calibrateGates(setup.model, setup.params, setup.calibration);
-  const ungated = planGating(setup.model, setup.params, "off");
+  const ungated = planGating(setup.model, setup.params, "open");
   const modes: GatingMode[] = [
     "exact",
     "exact-l1",

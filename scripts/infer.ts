@@ -71,7 +71,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ? calibrateGates(setup.model, setup.params, setup.calibration)
     : undefined;
   const gated = planGating(setup.model, setup.params, mode, calibration ? { calibration } : {});
-  const ungated = planGating(setup.model, setup.params, "off");
+  const ungated = planGating(setup.model, setup.params, "open");
   const m = measureGating(gated, ungated, setup.params, setup.test);
   if (values.json) {
     console.log(JSON.stringify({

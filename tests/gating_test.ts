@@ -206,3 +206,13 @@ Deno.test("the channel-list kernel with every channel open matches the reference
   const r = runGated(planGating(MODEL, params, "off"), params, x, { denseConv: "lists" });
   assert.ok(maxAbsDiff(r.logits, ref) < 1e-4 * (1 + Math.max(...ref.map(Math.abs))));
 });
+
+Deno.test("open gating runs the gated executor with every channel open", () => {
+  const params = randomParams(8, 0.5);
+  const x = sample(13);
+  const [ref] = executeCpu(G, { inputs: { x }, params }) as Float32Array[];
+  const plan = planGating(MODEL, params, "open");
+  const r = runGated(plan, params, x);
+  assert.deepEqual(r.open, plan.gated.map((p) => p.tables.outChannels));
+  assert.ok(maxAbsDiff(r.logits, ref) < 1e-4 * (1 + Math.max(...ref.map(Math.abs))));
+});

@@ -44,6 +44,7 @@ export function openChannels(
   attention: Float32Array,
 ): Int32Array {
   const t = p.tables;
+  if (p.rule.kind === "open") return Int32Array.from({ length: t.outChannels }, (_, c) => c);
   const plane = x.length / t.inChannels;
   const { lo, hi } = channelRanges(x, t.inChannels, plane, xOpen, t.pads);
   const peaks = attentionPeaks(attention, t.outChannels);

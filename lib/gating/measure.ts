@@ -1,6 +1,7 @@
 /**
  * Measuring gated inference against ungated inference in one run on the
- * same backend: accuracy, FLOPs and wall-clock time per image, with the
+ * same backend (the ungated plan is normally `open`: same executor, every
+ * gate open, so the difference is what skipping saves): accuracy, FLOPs and wall-clock time per image, with the
  * two timed in alternating chunks (and alternating order within a chunk)
  * so that machine load and warm caches affect both alike.
  * @module

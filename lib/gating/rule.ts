@@ -20,15 +20,18 @@
  *   predicted peak activation that is dropped. With τ = 0 the rule is sound
  *   on the calibration samples; τ > 0 also zeroes channels whose activation
  *   is predicted to stay at or below τ everywhere; τ < 0 is more cautious.
+ * - `open`: the gated executor (fused conv→BN→add→ReLU, channel-list convs)
+ *   with every gate open: the baseline that isolates what skipping saves.
  * @module
  */
 
 /** Which rule gates the DA³ pairs: none, a sound bound, or a calibrated bound with threshold τ. */
-export type GatingMode = "off" | "exact" | "exact-l1" | { readonly tau: number };
+export type GatingMode = "off" | "open" | "exact" | "exact-l1" | { readonly tau: number };
 
 /** The rule of one gated conv, as held in a gating plan. */
 export type GateRule =
   | { readonly kind: "off" }
+  | { readonly kind: "open" }
   | { readonly kind: "exact" }
   | { readonly kind: "exact-l1" }
   | { readonly kind: "calibrated"; readonly tau: number };
@@ -44,7 +47,9 @@ export class GatingError extends Error {
 
 /** The rule for a mode. */
 export function ruleOf(mode: GatingMode): GateRule {
-  if (mode === "off" || mode === "exact" || mode === "exact-l1") return { kind: mode };
+  if (mode === "off" || mode === "open" || mode === "exact" || mode === "exact-l1") {
+    return { kind: mode };
+  }
   if (typeof mode === "object" && mode !== null && Number.isFinite(mode.tau)) {
     return { kind: "calibrated", tau: mode.tau };
   }
@@ -53,13 +58,13 @@ export function ruleOf(mode: GatingMode): GateRule {
   );
 }
 
-/** Parses a command-line gating value: `off`, `exact`, `exact-l1` or a number τ. */
+/** Parses a command-line gating value: `off`, `open`, `exact`, `exact-l1` or a number τ. */
 export function parseGatingMode(text: string): GatingMode {
   const t = text.trim();
-  if (t === "off" || t === "exact" || t === "exact-l1") return t;
+  if (t === "off" || t === "open" || t === "exact" || t === "exact-l1") return t;
   const tau = Number(t);
   if (t !== "" && Number.isFinite(tau)) return { tau };
-  throw new GatingError(`--gating must be off, exact, exact-l1 or a number τ, got "${text}"`);
+  throw new GatingError(`--gating must be off, open, exact, exact-l1 or a number τ, got "${text}"`);
 }
 
 /** A mode as text: `off`, `exact`, `exact-l1` or `tau=<τ>`. */
