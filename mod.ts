@@ -78,3 +78,4 @@ export {
 export * from "./lib/runtime/webgpu/errors.ts";
 export { markParamChanged } from "./lib/runtime/webgpu/param_version.ts";
 export type { Placement } from "./lib/runtime/webgpu/placement.ts";
+export * from "./lib/gating/mod.ts";
