@@ -1,14 +1,29 @@
 /**
- * The training-memory table: plans one training step of a model under each
- * adaptation method and prints weights, gradients, optimizer state, the
- * arena peak and its lower bound.
+ * The training-memory table: plans one fp32 training step of a ResNet under
+ * each adaptation method and prints trainable parameters, bytes stored per
+ * domain, saved activations, the arena peak and the total training memory
+ * (weights + gradients + optimizer state + arena), with its ratio to
+ * fine-tuning. MB = 10^6 bytes.
  *
- * deno run -A bench/memory.ts [--json] [--model cnn20] [--method all|<name>]
- *   [--batch 8] [--size 32] [--optimizer adam|sgd|none] [--classes 10] [--report]
+ * ```sh
+ * deno task memory [--model resnet18|resnet20|resnet50|resnet56] [--method <name>|all]
+ *   [--batch 8] [--size 224] [--classes 100] [--optimizer adam|sgd|none] [--json] [--report]
+ * ```
  * @module
  */
 import { parseArgs } from "node:util";
-import type { GradResult } from "../lib/autodiff/mod.ts";
+import { grad } from "../lib/autodiff/mod.ts";
+import { isTrainable, numel, params } from "../lib/graph/mod.ts";
+import { type MethodName, METHODS, perDomainBytes } from "../lib/adapt/mod.ts";
+import {
+  classificationLoss,
+  type Model,
+  type ModelOptions,
+  resnet18,
+  resnet20,
+  resnet50,
+  resnet56,
+} from "../lib/models/mod.ts";
 import {
   megabytes,
   type MemorySummary,
@@ -17,31 +32,21 @@ import {
   planGraph,
   planReport,
 } from "../lib/plan/mod.ts";
-import { cnn20, type Method, METHODS, resnet50 } from "./models/resnet.ts";
 
-/** What a model builder receives. */
-export interface BuildOptions {
-  /** Adaptation method name (one of the entry's `methods`). */
-  readonly method: string;
-  /** Batch size. */
-  readonly batch: number;
-  /** Input side in pixels. */
-  readonly size: number;
-  /** Classes of the new head. */
-  readonly classes: number;
-}
+/** The models the table knows; each builder has its own default input size. */
+export const MODELS: Readonly<Record<string, (o: ModelOptions) => Model>> = {
+  resnet18,
+  resnet20,
+  resnet50,
+  resnet56,
+};
 
-/** A model the memory table knows: its methods, default input size and builder. */
-export interface ModelEntry {
-  /** Method names `build` accepts. */
-  readonly methods: readonly string[];
-  /** Input side used when `--size` is not given. */
-  readonly defaultSize: number;
-  /** Builds one training step's graph. */
-  readonly build: (o: BuildOptions) => GradResult;
-}
+/** Every method name, in table order. */
+export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
 
-/** Thrown for unknown models, methods or malformed flags. */
+const OPTIMIZERS: readonly OptimizerKind[] = ["adam", "sgd", "none"];
+
+/** Thrown for an unknown model, method or optimizer, or a malformed number. */
 export class MemoryCliError extends Error {
   /** Creates the error. */
   constructor(message: string) {
@@ -50,49 +55,54 @@ export class MemoryCliError extends Error {
   }
 }
 
-/** The models by name; a model registry plugs in here. */
-export const MODELS: Record<string, ModelEntry> = {
-  cnn20: {
-    methods: METHODS,
-    defaultSize: 32,
-    build: (o) => cnn20({ ...o, method: o.method as Method }),
-  },
-  resnet50: {
-    methods: METHODS,
-    defaultSize: 224,
-    build: (o) => resnet50({ ...o, method: o.method as Method }),
-  },
-};
-
-/** Parsed command line. */
+/** The parsed command line. */
 export interface MemoryArgs {
-  /** Print JSON instead of a table. */
+  /** Print one JSON object instead of a table. */
   readonly json: boolean;
-  /** Also print each plan's per-tensor report. */
+  /** Also print each plan's per-tensor report (table mode only). */
   readonly report: boolean;
-  /** Model name. */
+  /** Model name, a key of {@linkcode MODELS}. */
   readonly model: string;
-  /** Method name or "all". */
-  readonly method: string;
+  /** The methods to plan (every method for `all`). */
+  readonly methods: readonly MethodName[];
+  /** True when `--method` was one method rather than `all` or absent. */
+  readonly single: boolean;
   /** Batch size. */
   readonly batch: number;
-  /** Input side, or undefined for the model's default. */
+  /** Input side in pixels, or undefined for the model's default. */
   readonly size?: number;
+  /** Classes of the new head. */
+  readonly classes: number;
   /** Optimizer whose state is counted. */
   readonly optimizer: OptimizerKind;
-  /** Head classes. */
-  readonly classes: number;
 }
 
-function positiveInt(flag: string, v: string): number {
-  const n = Number(v);
+/** One method's row: the stable memory summary plus what the method trains and stores. */
+export interface MemoryRow extends MemorySummary {
+  /** Number of trainable values. */
+  readonly trainableParams: number;
+  /** Bytes stored per domain on disk (per-domain parameters at their stored precision). */
+  readonly perDomainBytes: number;
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new MemoryCliError(
+      `--${flag} must be one of ${allowed.join(", ")}; got "${value}"`,
+    );
+  }
+  return value as T;
+}
+
+function positiveInt(flag: string, value: string): number {
+  const n = Number(value);
   if (!Number.isInteger(n) || n < 1) {
-    throw new MemoryCliError(`--${flag} must be a positive integer, got "${v}"`);
+    throw new MemoryCliError(`--${flag} must be a positive integer; got "${value}"`);
   }
   return n;
 }
 
-/** Parses the flags; a literal leading `--` is dropped. */
+/** Parses and checks the flags; a literal leading `--` (as `deno task` forwards it) is dropped. */
 export function parseMemoryArgs(argv: readonly string[]): MemoryArgs {
   const args = argv[0] === "--" ? argv.slice(1) : [...argv];
   const { values } = parseArgs({
@@ -100,100 +110,141 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryArgs {
     options: {
       json: { type: "boolean", default: false },
       report: { type: "boolean", default: false },
-      model: { type: "string", default: "cnn20" },
+      model: { type: "string", default: "resnet50" },
       method: { type: "string", default: "all" },
       batch: { type: "string", default: "8" },
       size: { type: "string" },
+      classes: { type: "string", default: "100" },
       optimizer: { type: "string", default: "adam" },
-      classes: { type: "string", default: "10" },
     },
     strict: true,
+    allowPositionals: false,
   });
-  const optimizer = values.optimizer as string;
-  if (!["adam", "sgd", "none"].includes(optimizer)) {
-    throw new MemoryCliError(`--optimizer must be adam, sgd or none, got "${optimizer}"`);
+  const method = oneOf("method", values.method, [...METHOD_NAMES, "all"]);
+  if (values.report && values.json) {
+    throw new MemoryCliError("--report prints text; it cannot be combined with --json");
   }
   return {
-    json: values.json as boolean,
-    report: values.report as boolean,
-    model: values.model as string,
-    method: values.method as string,
-    batch: positiveInt("batch", values.batch as string),
-    size: values.size === undefined ? undefined : positiveInt("size", values.size as string),
-    optimizer: optimizer as OptimizerKind,
-    classes: positiveInt("classes", values.classes as string),
+    json: values.json,
+    report: values.report,
+    model: oneOf("model", values.model, Object.keys(MODELS)),
+    methods: method === "all" ? METHOD_NAMES : [method],
+    single: method !== "all",
+    batch: positiveInt("batch", values.batch),
+    size: values.size === undefined ? undefined : positiveInt("size", values.size),
+    classes: positiveInt("classes", values.classes),
+    optimizer: oneOf("optimizer", values.optimizer, OPTIMIZERS),
   };
 }
 
-/** Plans every requested method and returns their summaries (and reports when asked). */
-export function memoryTable(
-  a: MemoryArgs,
-  models: Record<string, ModelEntry> = MODELS,
-): { summaries: MemorySummary[]; reports: string[]; size: number } {
-  const entry = models[a.model];
-  if (!entry) {
-    throw new MemoryCliError(
-      `unknown model "${a.model}"; known: ${Object.keys(models).join(", ")}`,
-    );
-  }
-  const methods = a.method === "all" ? entry.methods : [a.method];
-  for (const m of methods) {
-    if (!entry.methods.includes(m)) {
-      throw new MemoryCliError(
-        `model ${a.model} has no method "${m}"; known: ${entry.methods.join(", ")}, all`,
-      );
-    }
-  }
-  const size = a.size ?? entry.defaultSize;
-  const summaries: MemorySummary[] = [];
-  const reports: string[] = [];
-  for (const method of methods) {
-    const g = entry.build({ method, batch: a.batch, size, classes: a.classes });
-    const plan = planGraph(g, { optimizer: a.optimizer });
-    summaries.push(memorySummary(plan, { model: a.model, method, batch: a.batch, size }));
-    if (a.report) reports.push(`== ${a.model} ${method}\n${planReport(plan).text}`);
-  }
-  return { summaries, reports, size };
+/** Builds `grad(classificationLoss(model))` for one method, plans it and measures its row. */
+export function memoryRow(
+  a: Pick<MemoryArgs, "model" | "batch" | "size" | "classes" | "optimizer">,
+  method: MethodName,
+): { row: MemoryRow; report: () => string } {
+  const m = METHODS[method]();
+  const model = MODELS[a.model]({
+    adaptor: m.adaptor,
+    batch: a.batch,
+    size: a.size,
+    classes: a.classes,
+  });
+  const g = grad(classificationLoss(model));
+  const plan = planGraph(g, { optimizer: a.optimizer });
+  const size = model.input.shape[3];
+  const summary = memorySummary(plan, { model: a.model, method, batch: a.batch, size });
+  const trainableParams = params(g.graph).filter(isTrainable).reduce(
+    (s, p) => s + numel(p.shape),
+    0,
+  );
+  return {
+    row: { ...summary, trainableParams, perDomainBytes: perDomainBytes(g.graph, m) },
+    report: () => `== ${a.model} ${method}\n${planReport(plan).text}`,
+  };
 }
 
-/** The summaries as a text table in MB (10^6 bytes). */
-export function formatTable(summaries: readonly MemorySummary[]): string {
-  const head = ["method", "arena", "bound", "saved", "weights", "grads", "optim", "total"];
-  const rows = summaries.map((s) => [
-    s.method,
+/** The rows of every requested method, and fine-tuning's row as the reference for ratios. */
+export function memoryTable(a: MemoryArgs): { rows: MemoryRow[]; reference: MemoryRow } {
+  const rows = a.methods.map((m) => memoryRow(a, m).row);
+  const reference = rows.find((r) => r.method === "finetune") ?? memoryRow(a, "finetune").row;
+  return { rows, reference };
+}
+
+/** The JSON output: one row for a single method, else `{ model, batch, size, methods }`. */
+export function memoryJson(
+  a: Pick<MemoryArgs, "single" | "model" | "batch" | "classes" | "optimizer">,
+  rows: readonly MemoryRow[],
+): unknown {
+  if (a.single) return rows[0];
+  const { model, batch, classes, optimizer } = a;
+  return { model, batch, size: rows[0].size, classes, optimizer, methods: rows };
+}
+
+/** `reference / value` with two decimals and a `×`, e.g. `7.41×`. */
+export function times(reference: number, value: number): string {
+  return `${(reference / value).toFixed(2)}×`;
+}
+
+/** A group of digits for counts, e.g. `25,557,032`. */
+export function count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/**
+ * The rows as a text table in MB (10^6 bytes); the last two columns are how
+ * many times less than fine-tuning (`reference`) the method needs in total
+ * training memory and in saved activations.
+ */
+export function formatTable(rows: readonly MemoryRow[], reference: MemoryRow): string {
+  const head = [
+    "method",
+    "trainable",
+    "per-domain MB",
+    "saved MB",
+    "arena MB",
+    "bound MB",
+    "weights MB",
+    "grads MB",
+    "optim MB",
+    "total MB",
+    "ft/total",
+    "ft/saved",
+  ];
+  const body = rows.map((r) => [
+    r.method,
+    count(r.trainableParams),
     ...[
-      s.arenaBytes,
-      s.lowerBoundBytes,
-      s.savedActivationBytes,
-      s.weightBytes,
-      s.gradientBytes,
-      s.optimizerBytes,
-      s.totalBytes,
+      r.perDomainBytes,
+      r.savedActivationBytes,
+      r.arenaBytes,
+      r.lowerBoundBytes,
+      r.weightBytes,
+      r.gradientBytes,
+      r.optimizerBytes,
+      r.totalBytes,
     ].map(megabytes),
+    times(reference.totalBytes, r.totalBytes),
+    times(reference.savedActivationBytes, r.savedActivationBytes),
   ]);
-  const width = head.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
+  const width = head.map((h, k) => Math.max(h.length, ...body.map((r) => r[k].length)));
   const line = (r: readonly string[]) =>
     r.map((c, k) => (k === 0 ? c.padEnd(width[k]) : c.padStart(width[k]))).join("  ");
-  return [line(head), ...rows.map(line)].join("\n");
+  return [line(head), ...body.map(line)].join("\n");
+}
+
+/** The line above the table: model, batch, input, classes, optimizer, units. */
+export function tableTitle(
+  a: Pick<MemoryArgs, "model" | "batch" | "classes" | "optimizer">,
+  size: number,
+): string {
+  return `${a.model}, batch ${a.batch}, ${size}×${size}, ${a.classes} classes, ` +
+    `optimizer ${a.optimizer}, fp32; MB = 10^6 bytes; ft/x = fine-tuning ÷ method`;
 }
 
 function main(argv: readonly string[]): number {
+  let a: MemoryArgs;
   try {
-    const a = parseMemoryArgs(argv);
-    const { summaries, reports, size } = memoryTable(a);
-    for (const r of reports) console.log(r + "\n");
-    if (a.json) {
-      const out = a.method === "all"
-        ? { model: a.model, batch: a.batch, size, methods: summaries }
-        : summaries[0];
-      console.log(JSON.stringify(out, null, 2));
-    } else {
-      console.log(
-        `${a.model}, batch ${a.batch}, ${size}×${size}, optimizer ${a.optimizer}; MB = 10^6 bytes`,
-      );
-      console.log(formatTable(summaries));
-    }
-    return 0;
+    a = parseMemoryArgs(argv);
   } catch (e) {
     if (e instanceof MemoryCliError || (e instanceof TypeError && "code" in e)) {
       console.error(`memory: ${e.message}`);
@@ -201,6 +252,15 @@ function main(argv: readonly string[]): number {
     }
     throw e;
   }
+  if (a.json) {
+    console.log(JSON.stringify(memoryJson(a, a.methods.map((m) => memoryRow(a, m).row)), null, 2));
+    return 0;
+  }
+  const { rows, reference } = memoryTable(a);
+  console.log(tableTitle(a, rows[0].size));
+  console.log(formatTable(rows, reference));
+  if (a.report) { for (const m of a.methods) console.log("\n" + memoryRow(a, m).report()); }
+  return 0;
 }
 
 if (import.meta.main) Deno.exit(main(Deno.args));

@@ -5,26 +5,38 @@
  */
 import fc from "fast-check";
 import { arenaRatio, planGraph } from "../lib/plan/mod.ts";
-import { cnn20, METHODS, resnet50 } from "../bench/models/resnet.ts";
+import { grad } from "../lib/autodiff/mod.ts";
+import { type MethodName, METHODS } from "../lib/adapt/mod.ts";
+import {
+  classificationLoss,
+  type Model,
+  type ModelOptions,
+  resnet20,
+  resnet50,
+} from "../lib/models/mod.ts";
 import { inferenceGraph, recipe, trainingGraph } from "./plan_dags.ts";
+
+/** One training graph of `model` under `method`, 10 classes, batch 8. */
+const training = (model: (o: ModelOptions) => Model, method: MethodName) =>
+  grad(classificationLoss(model({ adaptor: METHODS[method]().adaptor, batch: 8, classes: 10 })));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const rs = fc.sample(recipe(), { numRuns: 1000, seed: 42 });
 const inference = rs.map((r) => arenaRatio(planGraph(inferenceGraph(r))));
-const training = rs.map((r) => arenaRatio(planGraph(trainingGraph(r))));
+const trainingRatios = rs.map((r) => arenaRatio(planGraph(trainingGraph(r))));
 console.log(
   `random graphs (1000): median arena/bound inference ${median(inference).toFixed(4)}, ` +
-    `training ${median(training).toFixed(4)}`,
+    `training ${median(trainingRatios).toFixed(4)}`,
 );
-for (const method of METHODS) {
-  const plan = planGraph(cnn20({ method, batch: 8, size: 32, classes: 10 }), { optimizer: "adam" });
+for (const method of Object.keys(METHODS) as MethodName[]) {
+  const plan = planGraph(training(resnet20, method), { optimizer: "adam" });
   console.log(
     `ResNet-20 ${method} batch 8: arena ${plan.arenaBytes} B, bound ${plan.lowerBoundBytes} B, ` +
       `ratio ${arenaRatio(plan).toFixed(4)}, ${plan.schedule.length} steps`,
   );
 }
-for (const method of ["frozen", "finetune"] as const) {
-  const g = resnet50({ method, batch: 8, size: 224, classes: 10 });
+for (const method of ["lastlayer", "finetune"] as const) {
+  const g = training(resnet50, method);
   const t0 = performance.now();
   const plan = planGraph(g, { optimizer: "adam" });
   const ms = performance.now() - t0;
@@ -35,8 +47,8 @@ for (const method of ["frozen", "finetune"] as const) {
   );
 }
 
-const frozen = resnet50({ method: "frozen", batch: 8, size: 224, classes: 10 });
-const finetune = resnet50({ method: "finetune", batch: 8, size: 224, classes: 10 });
+const frozen = training(resnet50, "lastlayer");
+const finetune = training(resnet50, "finetune");
 
 Deno.bench("plan ResNet-50 training graph, frozen backbone + trainable head", () => {
   planGraph(frozen, { optimizer: "adam" });
@@ -47,5 +59,5 @@ Deno.bench("plan ResNet-50 training graph, fine-tuning (full backward)", () => {
 });
 
 Deno.bench("build + plan ResNet-50 fine-tuning graph", () => {
-  planGraph(resnet50({ method: "finetune", batch: 8, size: 224, classes: 10 }));
+  planGraph(training(resnet50, "finetune"));
 });

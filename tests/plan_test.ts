@@ -18,12 +18,16 @@ import {
   recomputeAdvice,
   scheduleGraph,
 } from "../lib/plan/mod.ts";
-import { cnn20, METHODS } from "../bench/models/resnet.ts";
+import { type MethodName, METHODS } from "../lib/adapt/mod.ts";
+import { classificationLoss, resnet20 as cifarResnet20 } from "../lib/models/mod.ts";
 import { inferenceGraph, recipe, trainingGraph } from "./plan_dags.ts";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const resnet20 = (method: (typeof METHODS)[number], batch = 8) =>
-  cnn20({ method, batch, size: 32, classes: 10 });
+const NAMES = Object.keys(METHODS) as MethodName[];
+const resnet20 = (method: MethodName, batch = 8, size = 32) =>
+  grad(classificationLoss(
+    cifarResnet20({ adaptor: METHODS[method]().adaptor, batch, size, classes: 10 }),
+  ));
 
 Deno.test("lifetimes and lower bound of a chain with one in-place op", () => {
   const x = input("x", [1000]);
@@ -48,7 +52,7 @@ Deno.test("lifetimes and lower bound of a chain with one in-place op", () => {
 });
 
 Deno.test("inputs and outputs live in the arena; weights and gradients do not", () => {
-  const g = resnet20("bn");
+  const g = resnet20("bnhead");
   const plan = planGraph(g, { optimizer: "sgd" });
   const byName = new Map(plan.values.map((v) => [v.name, v]));
   const x = byName.get("x")!, labels = byName.get("labels")!;
@@ -70,11 +74,11 @@ Deno.test("inputs and outputs live in the arena; weights and gradients do not", 
   assert.equal(planGraph(g, { optimizer: "adam" }).optimizerBytes, 2 * plan.gradientBytes);
   assert.equal(planGraph(g).optimizerBytes, 0);
   assert.equal(plan.savedActivationBytes, g.savedBytes);
-  assert.equal(byName.get("grad(head.w)")?.category, "gradient");
+  assert.equal(byName.get("grad(fc.weight)")?.category, "gradient");
 });
 
 Deno.test("frozen convs: ReLU outputs die in the forward pass, backward keeps 1-bit masks", () => {
-  for (const method of ["frozen", "bn"] as const) {
+  for (const method of ["lastlayer", "bnhead"] as const) {
     const plan = planGraph(resnet20(method));
     const phaseAt = (s: number) => plan.values[plan.schedule[s]].phase;
     const relus = plan.values.filter((v) => v.op === "relu");
@@ -84,7 +88,7 @@ Deno.test("frozen convs: ReLU outputs die in the forward pass, backward keeps 1-
       assert.ok(!r.saved);
     }
     const masks = plan.values.filter((v) => v.op === "reluMask");
-    assert.equal(masks.length, method === "bn" ? 19 : 0);
+    assert.equal(masks.length, method === "bnhead" ? 19 : 0);
     for (const m of masks) {
       assert.ok(m.saved && m.phase === "forward");
       assert.ok(m.step <= plan.values[m.inputs[0]].lastRead);
@@ -101,7 +105,7 @@ Deno.test("the scheduler beats the graph's own order on a fine-tuning graph", ()
 });
 
 Deno.test("in-place reuse is explicit and never grows the arena", () => {
-  for (const method of METHODS) {
+  for (const method of NAMES) {
     const g = resnet20(method);
     const plan = planGraph(g);
     const inPlace = plan.values.filter((v) => v.inPlaceOf !== undefined);
@@ -128,13 +132,13 @@ Deno.test("quality: median arena / lower bound on random graphs ≤ 1.10", () =>
 });
 
 Deno.test("quality: a 20-layer CNN's training plans are within 5% of the lower bound", () => {
-  for (const method of METHODS) {
+  for (const method of NAMES) {
     const ratio = arenaRatio(planGraph(resnet20(method), { optimizer: "adam" }));
     assert.ok(ratio <= 1.05, `${method}: arena / lower bound = ${ratio}`);
   }
 });
 
-const build = (batch: number) => cnn20({ method: "finetune", batch, size: 16, classes: 10 });
+const build = (batch: number) => resnet20("finetune", batch, 16);
 
 Deno.test("planFor returns a batch that fits while batch + 1 does not", () => {
   const at5 = planGraph(build(5), { optimizer: "adam" }).totalBytes;
@@ -206,22 +210,4 @@ Deno.test("planReport: table rows, totals, bound and ratio; memorySummary's stab
   ]);
   assert.equal(s.totalBytes, s.weightBytes + s.gradientBytes + s.optimizerBytes + s.arenaBytes);
   assert.equal(s.optimizerBytes, 256);
-});
-
-Deno.test("bench/memory.ts: flags after a literal --, one summary per method", async () => {
-  const { memoryTable, parseMemoryArgs, MemoryCliError } = await import("../bench/memory.ts");
-  const a = parseMemoryArgs(["--", "--json", "--model", "cnn20", "--batch", "2", "--size", "16"]);
-  assert.equal(a.json, true);
-  assert.equal(a.batch, 2);
-  assert.equal(a.method, "all");
-  const { summaries } = memoryTable(a);
-  assert.deepEqual(summaries.map((s) => s.method), [...METHODS]);
-  for (const s of summaries) {
-    assert.equal(s.totalBytes, s.weightBytes + s.gradientBytes + s.optimizerBytes + s.arenaBytes);
-  }
-  const fine = summaries.find((s) => s.method === "finetune")!;
-  const frozen = summaries.find((s) => s.method === "frozen")!;
-  assert.ok(fine.savedActivationBytes > 10 * frozen.savedActivationBytes);
-  assert.throws(() => memoryTable({ ...a, model: "nope" }), MemoryCliError);
-  assert.throws(() => parseMemoryArgs(["--batch", "0"]), MemoryCliError);
 });
