@@ -4,18 +4,10 @@
  * @module
  */
 import { z } from "zod";
+import { type MethodName, METHODS } from "../adapt/mod.ts";
 
-/** The adaptation methods `deno task train` knows. */
-export const METHOD_NAMES = [
-  "finetune",
-  "lastlayer",
-  "bnhead",
-  "piggyback",
-  "parallel",
-  "series",
-  "tinytl",
-  "da3",
-] as const;
+/** The adaptation methods `deno task train` knows: every built-in method. */
+export const METHOD_NAMES = Object.keys(METHODS) as [MethodName, ...MethodName[]];
 
 /** The schema of a training run's configuration. */
 export const TrainConfigSchema = z.object({
