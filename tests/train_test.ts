@@ -109,15 +109,3 @@ Deno.test("a NaN loss stops with TrainingError and keeps the last good checkpoin
   assert.equal((await loadCheckpoint(path, backboneHash)).meta.epoch, 1);
   await Deno.remove(out, { recursive: true });
 });
-
-Deno.test("--bn-stats domain re-estimates the frozen BN statistics and stores them per domain", async () => {
-  const out = await Deno.makeTempDir();
-  const r = await trainDomain(job(out, { bnStats: "domain" }));
-  const c = await loadCheckpoint(r.checkpoint, backboneHash);
-  const mean = c.params.get("bn1.running_mean");
-  assert.ok(mean && mean.length === 16);
-  assert.ok(mean.some((v, i) => v !== backbone.get("bn1.running_mean")![i]));
-  assert.ok(c.params.has("layer3.2.bn2.running_var"));
-  assert.equal(backbone.get("bn1.running_mean")!.every((v) => v === 0), true);
-  await Deno.remove(out, { recursive: true });
-});

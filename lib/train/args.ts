@@ -21,7 +21,6 @@ const FLAGS = {
   resume: { type: "boolean" },
   limit: { type: "string" },
   data: { type: "string" },
-  "bn-stats": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -71,7 +70,6 @@ export function flagsToRaw(
     resume: values.resume,
     limit: num(values.limit),
     data: values.data,
-    bnStats: values["bn-stats"],
   };
   for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
   return { raw, config: values.config, help: values.help ?? false };
@@ -96,5 +94,4 @@ export async function trainConfigFromArgs(args: readonly string[]): Promise<Trai
 export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}|all[,..]]
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
   [--backend auto|webgpu|cpu] [--budget-mb MB] [--out DIR] [--seed N] [--resume]
-  [--limit N (training examples per domain)] [--data embedded|cache] [--bn-stats source|domain]
-  [--config file.json]`;
+  [--limit N (training examples per domain)] [--data embedded|cache] [--config file.json]`;

@@ -15,11 +15,9 @@ export interface BnProbe {
   readonly probe: Graph;
 }
 
-/** Finds the batch norms of the given modes (default: batch statistics) reachable from `outputs`. */
-export function bnProbe(outputs: readonly Tensor[], modes: readonly string[] = ["batch"]): BnProbe {
-  const norms = topoSort(outputs).filter((n) =>
-    n.op === "batchNorm" && modes.includes(String(n.attrs.mode))
-  );
+/** Finds the batch-mode batch norms reachable from `outputs`. */
+export function bnProbe(outputs: readonly Tensor[]): BnProbe {
+  const norms = topoSort(outputs).filter((n) => n.op === "batchNorm" && n.attrs.mode === "batch");
   return { norms, probe: graph(...norms.map((n) => n.inputs[0])) };
 }
 

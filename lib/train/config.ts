@@ -24,7 +24,6 @@ export const TrainConfigSchema = z.object({
   resume: z.boolean().default(false),
   limit: z.number().int().min(1).optional(),
   data: z.enum(["embedded", "cache"]).default("embedded"),
-  bnStats: z.enum(["source", "domain"]).default("source"),
 }).strict();
 
 /** A validated training configuration. */

@@ -13,7 +13,7 @@ import { classificationLoss, resnet20 } from "../models/mod.ts";
 import { memorySummary, planGraph } from "../plan/mod.ts";
 import type { ParamStore, Runtime, TensorData } from "../runtime/data.ts";
 import { initParams } from "../runtime/params.ts";
-import { type BnProbe, bnProbe, setRunningStats } from "./bn_stats.ts";
+import { bnProbe, setRunningStats } from "./bn_stats.ts";
 import { type CheckpointMeta, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import {
   initOptimizer,
@@ -63,11 +63,6 @@ export interface DomainJob {
   readonly out: string;
   /** Continue from the last epoch checkpoint when there is one. */
   readonly resume: boolean;
-  /**
-   * `domain` re-estimates the frozen batch norms' statistics on this domain's
-   * training data before training (no gradients; stored per domain); default `source`.
-   */
-  readonly bnStats?: "source" | "domain";
   /** Receives progress lines (default: the terminal's progress bar). */
   readonly progress?: (line: string, final: boolean) => void;
 }
@@ -88,8 +83,6 @@ export interface MethodGraphs {
   readonly eval: Graph;
   /** Probe for re-estimating batch-statistics BN running stats. */
   readonly probe: ReturnType<typeof bnProbe>;
-  /** Probe over the eval-mode (frozen-statistics) batch norms. */
-  readonly frozenProbe: ReturnType<typeof bnProbe>;
   /** Parameters stored per domain. */
   readonly own: readonly string[];
 }
@@ -103,7 +96,6 @@ export function methodGraphs(method: MethodName, classes: number, batch: number)
     train,
     eval: graph(...withEvalNorms([model.logits])),
     probe: bnProbe([model.logits]),
-    frozenProbe: bnProbe([model.logits], ["eval"]),
     own: perDomainParams(train.graph).map(sourceName),
   };
 }
@@ -174,22 +166,22 @@ export function countCorrect(logits: Float32Array, labels: Int32Array, n: number
   return correct;
 }
 
-/** Re-estimates the probed batch norms' running stats on up to 8 unaugmented training batches. */
+/** Re-estimates batch-statistics BN running stats on up to 8 unaugmented training batches. */
 async function recalibrate(
   job: DomainJob,
-  probe: BnProbe,
+  g: MethodGraphs,
   params: ParamStore,
   stats: ChannelStats,
 ): Promise<void> {
-  if (probe.norms.length === 0) return;
+  if (g.probe.norms.length === 0) return;
   const outs: TensorData[][] = [];
   for (
     const b of batches(job.train, { batchSize: job.batch, seed: job.seed, dropLast: true, stats })
   ) {
-    outs.push(await job.runtime.execute(probe.probe, { inputs: { x: b.x }, params }));
+    outs.push(await job.runtime.execute(g.probe.probe, { inputs: { x: b.x }, params }));
     if (outs.length === 8) break;
   }
-  setRunningStats(probe, outs, params);
+  setRunningStats(g.probe, outs, params);
 }
 
 /** Trains `job.method` on `job.domain`; resumable; returns the run's figures and parameters. */
@@ -210,11 +202,6 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
   let params: ParamStore = initParams(g.train.graph, job.seed, new Map(job.backbone));
   let state = initOptimizer(config);
   let start = 0, msTotal = 0, msSteps = 0;
-  const stats = channelStats(job.train);
-  const domainStats = job.bnStats === "domain" ? g.frozenProbe.norms : [];
-  for (let pass = 0; pass < (domainStats.length > 0 ? 2 : 0); pass++) {
-    await recalibrate(job, g.frozenProbe, params, stats);
-  }
   if (job.resume && await exists(epochPath)) {
     const c = await loadCheckpoint(epochPath, job.backboneHash);
     for (const [k, v] of c.params) params.set(k, v);
@@ -223,6 +210,7 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
     msTotal = c.state.get("ms")?.[0] ?? 0;
     msSteps = c.state.get("msSteps")?.[0] ?? 0;
   }
+  const stats = channelStats(job.train);
   const augment = domainInfo(job.domain).augment;
   const names = [...g.train.grads.keys()].map(sourceName);
   const show = job.progress ?? writeProgress;
@@ -286,12 +274,9 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
     loop.set("msSteps", Float32Array.of(msSteps));
     await saveCheckpoint(epochPath, meta, pick(params, names), loop);
   }
-  await recalibrate(job, g.probe, params, stats);
+  await recalibrate(job, g, params, stats);
   const top1 = await evaluate(job.runtime, g.eval, params, job.test, stats, job.batch);
-  const own = pick(params, [
-    ...g.own,
-    ...domainStats.flatMap((bn) => [sourceName(bn.inputs[3]), sourceName(bn.inputs[4])]),
-  ]);
+  const own = pick(params, g.own);
   await saveCheckpoint(finalPath, {
     method: job.method,
     domain: job.domain,

@@ -63,7 +63,6 @@ export async function runTraining(
         seed: config.seed,
         out: config.out,
         resume: config.resume,
-        bnStats: config.bnStats,
       });
       const { params: _, checkpoint, ...result } = r;
       runs.push(result);
