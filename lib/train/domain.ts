@@ -22,6 +22,7 @@ import {
   optimizerStep,
 } from "./optimizer.ts";
 import { formatProgress, writeProgress } from "./progress.ts";
+import { gradientsOf } from "./step.ts";
 import type { RunResult } from "./results.ts";
 
 /** Thrown when training diverges; the last good checkpoint is kept. */
@@ -49,7 +50,7 @@ export interface DomainJob {
   readonly backboneHash: string;
   /** Where to execute. */
   readonly runtime: Runtime;
-  /** Epochs, batch, learning rate, optimizer, seed. */
+  /** Passes over the training set. */
   readonly epochs: number;
   /** Examples per step. */
   readonly batch: number;
@@ -242,8 +243,7 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
             }`,
         );
       }
-      const grads = new Map(names.map((n, i) => [n, out[2 + i] as Float32Array]));
-      ({ params, state } = optimizerStep(state, params, grads, job.lr));
+      ({ params, state } = optimizerStep(state, params, gradientsOf(g.train, out), job.lr));
       const ms = performance.now() - s0;
       if (epoch > 0 || step > 0) [msTotal, msSteps] = [msTotal + ms, msSteps + 1];
       step++;

@@ -30,9 +30,17 @@ export function trainStep(
   lr: number,
 ): TrainStepResult {
   const out = executeCpu(g.graph, { inputs, params });
-  const names = [...g.grads.keys()].map(sourceName);
-  const first = out.length - names.length;
-  const grads = new Map(names.map((n, i) => [n, out[first + i] as Float32Array]));
+  const grads = gradientsOf(g, out);
   const r = optimizerStep(state, params, grads, lr);
   return { loss: (out[0] as Float32Array)[0], params: r.params, state: r.state, grads };
+}
+
+/** The gradients by parameter name from the outputs of `g.graph` (they come last, in `g.grads` order). */
+export function gradientsOf(
+  g: GradResult,
+  out: readonly TensorData[],
+): Map<string, Float32Array> {
+  const names = [...g.grads.keys()].map(sourceName);
+  const first = out.length - names.length;
+  return new Map(names.map((n, i) => [n, out[first + i] as Float32Array]));
 }
