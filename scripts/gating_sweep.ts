@@ -4,9 +4,11 @@
  * speed-up) and `sweep.json` to `--out`.
  *
  * deno run -A scripts/gating_sweep.ts -- --domains fashion,letters
- *   [--taus 0,0.25,0.5,1,2] [--limit 500] [--backbone path] [--runs runs/gating] [--out runs/gating]
+ *   [--taus 0,0.25,0.5,1,2] [--limit 500] [--backbone models/backbone.safetensors]
+ *   [--runs results/gating] [--out results/gating]
  *
- * Checkpoints are read from `<runs>/da3-<domain><suffix>.safetensors`.
+ * Checkpoints are read from `<runs>/da3-<domain>.safetensors`, as `deno task train
+ * --method da3 --gate-sparsity λ --out <runs>` writes them.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -30,10 +32,9 @@ const { values } = parseArgs({
     taus: { type: "string", default: "0,0.25,0.5,1,2" },
     limit: { type: "string", default: "500" },
     calibration: { type: "string", default: "300" },
-    backbone: { type: "string", default: "runs/gating/backbone.safetensors" },
-    runs: { type: "string", default: "runs/gating" },
-    suffix: { type: "string", default: "" },
-    out: { type: "string", default: "runs/gating" },
+    backbone: { type: "string", default: "models/backbone.safetensors" },
+    runs: { type: "string", default: "results/gating" },
+    out: { type: "string", default: "results/gating" },
   },
 });
 
@@ -42,7 +43,7 @@ for (const domain of values.domains!.split(",").map((s) => s.trim()).filter(Bool
   const setup = await setupDomain({
     domain,
     backbone: values.backbone!,
-    checkpoint: `${values.runs}/da3-${domain}${values.suffix}.safetensors`,
+    checkpoint: `${values.runs}/da3-${domain}.safetensors`,
     testLimit: Number(values.limit),
     calibration: Number(values.calibration),
   });
@@ -67,7 +68,7 @@ for (const domain of values.domains!.split(",").map((s) => s.trim()).filter(Bool
   }
 }
 await Deno.mkdir(values.out!, { recursive: true });
-await Deno.writeTextFile(`${values.out}/sweep${values.suffix}.md`, sweepTable(rows));
-await Deno.writeTextFile(`${values.out}/sweep${values.suffix}.svg`, sweepSvg(rows));
-await Deno.writeTextFile(`${values.out}/sweep${values.suffix}.json`, JSON.stringify(rows, null, 1));
-console.log(`wrote ${values.out}/sweep${values.suffix}.{md,svg,json}`);
+await Deno.writeTextFile(`${values.out}/sweep.md`, sweepTable(rows));
+await Deno.writeTextFile(`${values.out}/sweep.svg`, sweepSvg(rows));
+await Deno.writeTextFile(`${values.out}/sweep.json`, JSON.stringify(rows, null, 1));
+console.log(`wrote ${values.out}/sweep.{md,svg,json}`);

@@ -3,7 +3,7 @@
  * gating, measured against ungated inference in the same run.
  *
  * deno run -A scripts/infer.ts -- --domain fashion --gating exact|exact-l1|off|<τ>
- *   [--backbone models/backbone.safetensors] [--checkpoint runs/gating/da3-fashion.safetensors]
+ *   [--backbone models/backbone.safetensors] [--checkpoint results/gating/da3-fashion.safetensors]
  *   [--limit 1000] [--calibration 300] [--json]
  *
  * With `--json` it prints exactly one object:
@@ -24,17 +24,6 @@ import {
 
 const USAGE = `usage: deno task infer -- --domain <d> --gating exact|exact-l1|off|<tau>
   [--backbone path] [--checkpoint path] [--limit N] [--calibration N] [--json]`;
-
-/** The first of `paths` that exists, else the first. */
-async function existing(paths: readonly string[]): Promise<string> {
-  for (const p of paths) {
-    try {
-      await Deno.stat(p);
-      return p;
-    } catch { /* try the next */ }
-  }
-  return paths[0];
-}
 
 async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
@@ -57,9 +46,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const domain = values.domain;
   const mode = parseGatingMode(values.gating!);
-  const backbone = values.backbone ??
-    await existing(["models/backbone.safetensors", "runs/gating/backbone.safetensors"]);
-  const checkpoint = values.checkpoint ?? `runs/gating/da3-${domain}.safetensors`;
+  const backbone = values.backbone ?? "models/backbone.safetensors";
+  const checkpoint = values.checkpoint ?? `results/gating/da3-${domain}.safetensors`;
   const setup = await setupDomain({
     domain,
     backbone,

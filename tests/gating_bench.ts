@@ -6,8 +6,8 @@
  *   compacted channel lists vs masks;
  * - `gated-resnet20`: one image through DA³ ResNet-20, ungated vs exact vs
  *   calibrated gating (every conv that skips nothing uses the same
- *   channel-list kernel; the reference conv kernel is timed too), with trained weights from `runs/gating` when present
- *   (`deno run -A scripts/gating_train.ts`), else seeded weights whose
+ *   channel-list kernel; the reference conv kernel is timed too), with the
+ *   committed fashion adaptor in `results/gating` when present, else seeded weights whose
  *   attention closes about half of the channels. The skipped-FLOP fraction
  *   is printed once per run.
  *
@@ -59,10 +59,10 @@ let params: ParamStore;
 let source: string;
 try {
   ({ params } = await loadAdapted(
-    "runs/gating/backbone.safetensors",
-    "runs/gating/da3-fashion.safetensors",
+    "models/backbone.safetensors",
+    "results/gating/da3-fashion.safetensors",
   ));
-  source = "trained (runs/gating, fashion)";
+  source = "trained (results/gating, fashion)";
 } catch {
   params = initParams(graph(model.logits), 0);
   const next = rng(1);

@@ -11,6 +11,7 @@ import {
   optimizerStep,
   stateFactor,
 } from "../lib/train/optimizer.ts";
+import { piggyback } from "../lib/adapt/mod.ts";
 
 const f32 = (...v: number[]) => new Float32Array(v);
 const close = (a: Float32Array, b: number[], tol = 1e-6) =>
@@ -71,4 +72,13 @@ Deno.test("a gradient without its parameter, or of the wrong size, is a typed er
     () => optimizerStep(s, params, new Map([["w", f32(1)]]), 0.1),
     /"w" has 1 elements, parameter has 2/,
   );
+});
+
+Deno.test("a per-parameter learning rate scales each update; Piggyback's masks move 10× slower", () => {
+  const params = new Map([["a", f32(1)], ["b.mask", f32(1)]]);
+  const grads = new Map([["a", f32(1)], ["b.mask", f32(1)]]);
+  const scale = piggyback().lrScale!;
+  const r = optimizerStep(initOptimizer({ kind: "adam" }), params, grads, (n) => 0.1 * scale(n));
+  close(r.params.get("a")!, [0.9], 1e-6);
+  close(r.params.get("b.mask")!, [0.99], 1e-6);
 });

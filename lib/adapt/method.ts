@@ -14,6 +14,8 @@ export interface Method {
   readonly adaptor: Adaptor;
   /** Bits per element when a per-domain parameter is stored (32; 1 for binarized masks). */
   readonly storedBits: (paramName: string) => number;
+  /** Multiplier of the learning rate for a trainable parameter (default 1 for every one). */
+  readonly lrScale?: (paramName: string) => number;
 }
 
 /** Stored at full fp32 precision. */

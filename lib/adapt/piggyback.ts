@@ -19,6 +19,12 @@ export interface PiggybackOptions {
   readonly init?: number;
   /** How the batch norms train (default `frozen`). */
   readonly bn?: BnTraining;
+  /**
+   * The masks' learning rate relative to the run's (default 0.1): a mask
+   * starts 5e-3 above the threshold, so at the head's rate one Adam step
+   * could flip every weight at once.
+   */
+  readonly maskLrScale?: number;
 }
 
 /** The mask parameter of a pair's conv: `${conv}.mask`, shaped like the weight. */
@@ -40,5 +46,6 @@ export function piggyback(options: PiggybackOptions = {}): Method {
     name: "piggyback",
     adaptor,
     storedBits: (name) => (name.endsWith(".mask") ? 1 : 32),
+    lrScale: (name) => (name.endsWith(".mask") ? options.maskLrScale ?? 0.1 : 1),
   };
 }

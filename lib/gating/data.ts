@@ -47,6 +47,16 @@ export async function hasCache(dir = ".cache/da3-data"): Promise<boolean> {
   }
 }
 
+/** Splits a training set into the examples to fit on and its held-out calibration tail. */
+export function holdOutCalibration(
+  train: Dataset,
+  examples = CALIBRATION_EXAMPLES,
+): { fit: Dataset; calibration: Dataset } {
+  const n = train.labels.length;
+  const cal = Math.min(examples, Math.floor(n / 5));
+  return { fit: subset(train, range(0, n - cal)), calibration: subset(train, range(n - cal, n)) };
+}
+
 /** Loads `domain` and divides its training split into fitting and calibration examples. */
 export async function loadGatingData(
   domain: string,
@@ -54,12 +64,9 @@ export async function loadGatingData(
 ): Promise<GatingData> {
   const origin = options.origin ?? (await hasCache() ? "cache" : "embedded");
   const { train, test } = await loadDomain(domain, { origin });
-  const n = train.labels.length;
-  const cal = Math.min(options.calibration ?? CALIBRATION_EXAMPLES, Math.floor(n / 5));
   const limit = Math.min(options.testLimit ?? Infinity, test.labels.length);
   return {
-    fit: subset(train, range(0, n - cal)),
-    calibration: subset(train, range(n - cal, n)),
+    ...holdOutCalibration(train, options.calibration),
     test: limit < test.labels.length ? subset(test, range(0, limit)) : test,
     stats: channelStats(train),
   };

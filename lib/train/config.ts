@@ -24,7 +24,11 @@ export const TrainConfigSchema = z.object({
   resume: z.boolean().default(false),
   limit: z.number().int().min(1).optional(),
   data: z.enum(["embedded", "cache"]).default("embedded"),
-}).strict();
+  gateSparsity: z.number().min(0).max(100).default(0),
+}).strict().refine((c) => c.gateSparsity === 0 || c.method.every((m) => m === "da3"), {
+  path: ["gateSparsity"],
+  message: "applies to --method da3 only",
+});
 
 /** A validated training configuration. */
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;

@@ -8,7 +8,8 @@
 import { type MethodName, METHODS, perDomainParams } from "../adapt/mod.ts";
 import { grad } from "../autodiff/mod.ts";
 import { batches, type ChannelStats, channelStats, type Dataset, domainInfo } from "../data/mod.ts";
-import { type Graph, graph, sourceName, withEvalNorms } from "../graph/mod.ts";
+import { add, type Graph, graph, scale, sourceName, withEvalNorms } from "../graph/mod.ts";
+import { findGatedPairs, type GatedPairNodes } from "../gating/structure.ts";
 import { classificationLoss, resnet20 } from "../models/mod.ts";
 import { memorySummary, planGraph } from "../plan/mod.ts";
 import type { ParamStore, Runtime, TensorData } from "../runtime/data.ts";
@@ -21,6 +22,7 @@ import {
   type OptimizerState,
   optimizerStep,
 } from "./optimizer.ts";
+import { fitGateBounds, gateSparsityPenalty } from "./gate_sparsity.ts";
 import { formatProgress, writeProgress } from "./progress.ts";
 import { gradientsOf } from "./step.ts";
 import type { RunResult } from "./results.ts";
@@ -64,6 +66,8 @@ export interface DomainJob {
   readonly out: string;
   /** Continue from the last epoch checkpoint when there is one. */
   readonly resume: boolean;
+  /** Weight λ of the gate-sparsity penalty (DA³ only; default 0: none). */
+  readonly gateSparsity?: number;
   /** Receives progress lines (default: the terminal's progress bar). */
   readonly progress?: (line: string, final: boolean) => void;
 }
@@ -86,18 +90,42 @@ export interface MethodGraphs {
   readonly probe: ReturnType<typeof bnProbe>;
   /** Parameters stored per domain. */
   readonly own: readonly string[];
+  /** The gated DA³ pairs the loss's gate-sparsity penalty covers (empty without one). */
+  readonly gated: readonly GatedPairNodes[];
+  /** The method's learning-rate multiplier per parameter. */
+  readonly lrScale: (paramName: string) => number;
+}
+
+/** Options of {@linkcode methodGraphs}. */
+export interface MethodGraphOptions {
+  /** Adds `λ ·` {@linkcode gateSparsityPenalty} to the loss (DA³ only; default 0). */
+  readonly gateSparsity?: number;
 }
 
 /** Builds the graphs of `method` on ResNet-20 for `classes` and `batch`. */
-export function methodGraphs(method: MethodName, classes: number, batch: number): MethodGraphs {
+export function methodGraphs(
+  method: MethodName,
+  classes: number,
+  batch: number,
+  options: MethodGraphOptions = {},
+): MethodGraphs {
   const m = METHODS[method]();
   const model = resnet20({ adaptor: m.adaptor, classes, batch, size: 32 });
-  const train = grad(classificationLoss(model), { keep: [model.logits] });
+  const lambda = options.gateSparsity ?? 0;
+  const gated = lambda > 0 ? findGatedPairs(model, graph(model.logits)) : [];
+  if (lambda > 0 && gated.length === 0) {
+    throw new TrainingError(`gate sparsity needs DA³ gated pairs; ${method} has none`);
+  }
+  const ce = classificationLoss(model);
+  const loss = lambda > 0 ? add(ce, scale(gateSparsityPenalty(gated), lambda)) : ce;
+  const train = grad(loss, { keep: [model.logits] });
   return {
     train,
     eval: graph(...withEvalNorms([model.logits])),
     probe: bnProbe([model.logits]),
     own: perDomainParams(train.graph).map(sourceName),
+    gated,
+    lrScale: m.lrScale ?? (() => 1),
   };
 }
 
@@ -167,6 +195,18 @@ export function countCorrect(logits: Float32Array, labels: Int32Array, n: number
   return correct;
 }
 
+/** The first 8 unaugmented training batches' images (BN statistics and gate bounds are fitted on them). */
+function fittingImages(job: DomainJob, stats: ChannelStats): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (
+    const b of batches(job.train, { batchSize: job.batch, seed: job.seed, dropLast: true, stats })
+  ) {
+    out.push(b.x);
+    if (out.length === 8) break;
+  }
+  return out;
+}
+
 /** Re-estimates batch-statistics BN running stats on up to 8 unaugmented training batches. */
 async function recalibrate(
   job: DomainJob,
@@ -176,11 +216,8 @@ async function recalibrate(
 ): Promise<void> {
   if (g.probe.norms.length === 0) return;
   const outs: TensorData[][] = [];
-  for (
-    const b of batches(job.train, { batchSize: job.batch, seed: job.seed, dropLast: true, stats })
-  ) {
-    outs.push(await job.runtime.execute(g.probe.probe, { inputs: { x: b.x }, params }));
-    if (outs.length === 8) break;
+  for (const x of fittingImages(job, stats)) {
+    outs.push(await job.runtime.execute(g.probe.probe, { inputs: { x }, params }));
   }
   setRunningStats(g.probe, outs, params);
 }
@@ -188,7 +225,7 @@ async function recalibrate(
 /** Trains `job.method` on `job.domain`; resumable; returns the run's figures and parameters. */
 export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
   const classes = job.train.classes.length;
-  const g = methodGraphs(job.method, classes, job.batch);
+  const g = methodGraphs(job.method, classes, job.batch, { gateSparsity: job.gateSparsity });
   const plan = planGraph(g.train, { optimizer: job.optimizer });
   const trainingBytes = memorySummary(plan, {
     model: "resnet20",
@@ -203,6 +240,10 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
   let params: ParamStore = initParams(g.train.graph, job.seed, new Map(job.backbone));
   let state = initOptimizer(config);
   let start = 0, msTotal = 0, msSteps = 0;
+  const stats = channelStats(job.train);
+  if (g.gated.length > 0) {
+    await fitGateBounds(job.runtime, g.gated, fittingImages(job, stats), params);
+  }
   if (job.resume && await exists(epochPath)) {
     const c = await loadCheckpoint(epochPath, job.backboneHash);
     for (const [k, v] of c.params) params.set(k, v);
@@ -211,9 +252,9 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
     msTotal = c.state.get("ms")?.[0] ?? 0;
     msSteps = c.state.get("msSteps")?.[0] ?? 0;
   }
-  const stats = channelStats(job.train);
   const augment = domainInfo(job.domain).augment;
   const names = [...g.train.grads.keys()].map(sourceName);
+  const lrOf = (name: string) => job.lr * g.lrScale(name);
   const show = job.progress ?? writeProgress;
   for (let epoch = start; epoch < job.epochs; epoch++) {
     const steps = Math.floor(job.train.labels.length / job.batch);
@@ -243,7 +284,7 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
             }`,
         );
       }
-      ({ params, state } = optimizerStep(state, params, gradientsOf(g.train, out), job.lr));
+      ({ params, state } = optimizerStep(state, params, gradientsOf(g.train, out), lrOf));
       const ms = performance.now() - s0;
       if (epoch > 0 || step > 0) [msTotal, msSteps] = [msTotal + ms, msSteps + 1];
       step++;

@@ -113,6 +113,9 @@ function adamUpdate(
   return { w: out, slots: [m, v] };
 }
 
+/** A learning rate: one for every parameter, or one per parameter name. */
+export type LearningRate = number | ((name: string) => number);
+
 /**
  * One optimizer step: updates exactly the parameters named in `grads` and
  * returns new parameters and state; nothing passed in is mutated.
@@ -121,7 +124,7 @@ export function optimizerStep(
   state: OptimizerState,
   params: ParamStore,
   grads: ReadonlyMap<string, Float32Array>,
-  lr: number,
+  learningRate: LearningRate,
 ): StepResult {
   const t = state.step + 1;
   const next = new Map(params);
@@ -135,6 +138,7 @@ export function optimizerStep(
       );
     }
     const c = state.config;
+    const lr = typeof learningRate === "number" ? learningRate : learningRate(name);
     const r = c.kind === "sgd"
       ? sgdUpdate(c, w, g, state.slots.get(name), lr)
       : adamUpdate(c, w, g, state.slots.get(name), lr, t);

@@ -5,6 +5,7 @@
  */
 import type { MethodName } from "../adapt/mod.ts";
 import { balancedIndices, DOMAINS, loadDomain, subset } from "../data/mod.ts";
+import { holdOutCalibration } from "../gating/data.ts";
 import { planFor } from "../plan/mod.ts";
 import { selectRuntime } from "../runtime/select.ts";
 import { type Backbone, loadBackbone } from "./backbone.ts";
@@ -20,7 +21,8 @@ export function targetDomains(): string[] {
 /** The batch for a method: the configured one, or the largest that fits `budgetMb`. */
 export function batchFor(method: MethodName, config: TrainConfig, classes: number): number {
   if (config.budgetMb === undefined) return config.batch;
-  return planFor((b) => methodGraphs(method, classes, b).train, {
+  const options = { gateSparsity: config.gateSparsity };
+  return planFor((b) => methodGraphs(method, classes, b, options).train, {
     budgetBytes: config.budgetMb * 1e6,
     optimizer: config.optimizer,
     maxBatch: config.batch,
@@ -42,9 +44,11 @@ export async function runTraining(
   for (const domain of domains) {
     const split = await loadDomain(domain, { origin: config.data });
     const classes = split.train.classes.length;
+    // A limited run picks its examples before the calibration tail that gated inference holds out.
+    const { fit } = holdOutCalibration(split.train);
     const train = config.limit === undefined ? split.train : subset(
-      split.train,
-      balancedIndices(split.train.labels, classes, Math.ceil(config.limit / classes), config.seed),
+      fit,
+      balancedIndices(fit.labels, classes, Math.ceil(config.limit / classes), config.seed),
     );
     for (const method of config.method) {
       const batch = batchFor(method, config, classes);
@@ -63,6 +67,7 @@ export async function runTraining(
         seed: config.seed,
         out: config.out,
         resume: config.resume,
+        gateSparsity: config.gateSparsity,
       });
       const { params: _, checkpoint, ...result } = r;
       runs.push(result);
