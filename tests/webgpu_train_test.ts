@@ -3,10 +3,12 @@
  * mode, relu, max and average pooling, global average pooling, linear,
  * softmax cross-entropy) gives the same loss and gradients on WebGPU as on
  * the CPU reference (|gpu − cpu| ≤ 1e-4·(1 + |cpu|)), and repeated steps with
- * updated parameters stay in agreement. Needs a WebGPU adapter.
+ * updated parameters stay in agreement; values beyond the binding limit run
+ * in batch slices. Needs a WebGPU adapter.
  */
 import assert from "node:assert/strict";
 import {
+  add,
   avgPool2d,
   batchNorm,
   conv2d,
@@ -15,8 +17,10 @@ import {
   input,
   linear,
   maxPool2d,
+  mean,
   param,
   relu,
+  reshape,
   softmaxCrossEntropy,
   type Tensor,
 } from "../lib/graph/mod.ts";
@@ -26,6 +30,7 @@ import { initParams, rng } from "../lib/runtime/params.ts";
 import type { TensorData } from "../lib/runtime/data.ts";
 import { createWebGpuRuntime, type WebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
 import { selectRuntime } from "../lib/runtime/select.ts";
+import { LimitError } from "../lib/runtime/webgpu/errors.ts";
 
 function bn(x: Tensor, name: string, c: number, mode: "eval" | "batch", trainable: boolean) {
   return batchNorm(x, {
@@ -124,6 +129,67 @@ Deno.test({
     const [gpu] = await rt.execute(g, { inputs: { x: xs }, params });
     const [cpu] = executeCpu(g, { inputs: { x: xs }, params });
     gpu.forEach((v, i) => assert.ok(Math.abs(v - cpu[i]) <= 1e-4 * (1 + Math.abs(cpu[i]))));
+    rt.destroy();
+  },
+});
+
+/** A frozen conv stack with a trainable head: backward runs input gradients through every conv. */
+function frozenStack(n: number) {
+  const x = input("x", [n, 3, 16, 16]);
+  const labels = input("labels", [n], "i32");
+  const c1 = conv2d(x, param("c1.w", [8, 3, 3, 3], { trainable: false }), { padding: 1 });
+  const h1 = relu(bn(c1, "bn1", 8, "eval", false));
+  const c2 = conv2d(h1, param("c2.w", [8, 8, 3, 3], { trainable: false }), { padding: 1 });
+  // A DA³-style attention: a per-sample [n, 8, 1, 1] term from gap(h1), added before the ReLU.
+  const a = reshape(linear(globalAvgPool(h1), param("a.w", [8, 8]), param("a.b", [8])), [
+    n,
+    8,
+    1,
+    1,
+  ]);
+  const h2 = maxPool2d(relu(add(bn(c2, "bn2", 8, "eval", false), a)), { kernel: 2 });
+  const logits = linear(globalAvgPool(h2), param("fc.w", [4, 8]), param("fc.b", [4]));
+  return grad(softmaxCrossEntropy(logits, labels));
+}
+
+Deno.test({
+  name: "values larger than the binding limit run in batch slices and match the CPU",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const n = 8;
+    const g = frozenStack(n);
+    const next = rng(4);
+    const inputs = {
+      x: Float32Array.from({ length: n * 3 * 256 }, () => 2 * next() - 1),
+      labels: Int32Array.from({ length: n }, () => Math.floor(next() * 4)),
+    };
+    const params = initParams(g.graph, 2);
+    // 8 channels × 16² × 4 bytes = 8,192 bytes per sample: at most 2 samples per 20,000-byte binding.
+    const rt = await createWebGpuRuntime({ maxBindingBytes: 20_000 });
+    const gpu = await rt.execute(g.graph, { inputs, params });
+    const cpu = executeCpu(g.graph, { inputs, params });
+    g.graph.outputs.forEach((o, i) => close(gpu[i], cpu[i], `output ${i} (${o.op})`));
+    rt.destroy();
+  },
+});
+
+Deno.test({
+  name: "a batch reduction over a value beyond the binding limit is a LimitError naming the op",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const x = input("x", [8, 8, 16, 16]);
+    const y = conv2d(x, param("w", [8, 8, 3, 3]), { padding: 1 });
+    const g = grad(mean(y));
+    const rt = await createWebGpuRuntime({ maxBindingBytes: 20_000 });
+    const params = initParams(g.graph, 1);
+    await assert.rejects(
+      () => rt.execute(g.graph, { inputs: { x: new Float32Array(8 * 8 * 256) }, params }),
+      (e: unknown) =>
+        e instanceof LimitError && e.message.includes("conv2dGradWeight") &&
+        e.message.includes("maxStorageBufferBindingSize"),
+    );
     rt.destroy();
   },
 });

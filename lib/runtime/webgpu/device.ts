@@ -1,5 +1,5 @@
 /**
- * A small device helper for kernels, tests and benchmarks: one adapter, one
+ * Adapter and device acquisition for the runtime, kernels, tests and benchmarks: one adapter, one
  * device with the adapter's largest buffer and workgroup limits, and the
  * adapter's name (e.g. `llvmpipe (LLVM 15.0.6, 256 bits)` for Mesa's CPU
  * drivers).
@@ -44,6 +44,8 @@ export async function requestDevice(
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,
       maxStorageBuffersPerShaderStage: Math.min(l.maxStorageBuffersPerShaderStage, 10),
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
       maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,

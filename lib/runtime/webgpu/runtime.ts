@@ -15,8 +15,9 @@ import {
 } from "../../graph/mod.ts";
 import { checkFeed } from "../cpu/execute.ts";
 import { allocate, type Feeds, type Runtime, type TensorData } from "../data.ts";
-import { acquireDevice } from "./adapter.ts";
+import { requestDevice } from "./device.ts";
 import { DeviceLostError, KernelError, LimitError } from "./errors.ts";
+import { type BatchSplit, batchSplit, sliceRange } from "./batch_split.ts";
 import { lower } from "./lower.ts";
 import { paramVersion } from "./param_version.ts";
 import {
@@ -51,6 +52,11 @@ export interface WebGpuRuntimeOptions {
   readonly reuploadTrainable?: boolean;
   /** Prepared graphs kept with their buffers (default 4; the oldest is released first). */
   readonly maxCachedGraphs?: number;
+  /**
+   * Largest binding in bytes (default and at most the device's
+   * `maxStorageBufferBindingSize`); larger values run in batch slices.
+   */
+  readonly maxBindingBytes?: number;
 }
 
 /** A WebGPU {@linkcode Runtime} with device-side caches. */
@@ -78,7 +84,10 @@ interface Step {
   readonly pipelines: readonly GPUComputePipeline[];
   readonly dispatches: readonly (readonly [number, number, number])[];
   readonly scratch: boolean;
-  bindGroup: GPUBindGroup | null;
+  /** How the node runs in batch slices (null: in one piece). */
+  readonly split: BatchSplit | null;
+  /** One bind group per slice (one without a split); empty until bound. */
+  bindGroups: GPUBindGroup[];
 }
 
 interface Prepared {
@@ -105,6 +114,27 @@ function describe(t: Tensor): string {
   return `${t.op}${name} ${t.dtype}${showShape(t.shape)}`;
 }
 
+/** Records a step's dispatches, slice by slice. */
+function encodeStep(pass: GPUComputePassEncoder, s: Step): void {
+  for (const group of s.bindGroups) {
+    pass.setBindGroup(0, group);
+    s.pipelines.forEach((p, k) => {
+      pass.setPipeline(p);
+      pass.dispatchWorkgroups(...s.dispatches[k]);
+    });
+  }
+}
+
+/** The bindings of slice `k`: batched operands narrowed to the slice's bytes. */
+function sliceSlots(n: Tensor, split: BatchSplit, whole: readonly Slot[], k: number): Slot[] {
+  const operands = [...n.inputs, n];
+  return whole.map((slot, i) => {
+    if (i < n.inputs.length && !split.sliced[i]) return slot;
+    const r = sliceRange(operands[i], split.batch, k);
+    return { buffer: slot.buffer, offset: slot.offset + r.offset, size: r.size };
+  });
+}
+
 /** A typed array's bytes padded to whole `u32` words (writeBuffer needs multiples of 4). */
 function wordBytes(a: TensorData): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength);
@@ -118,7 +148,7 @@ function wordBytes(a: TensorData): Uint8Array<ArrayBuffer> {
 export async function createWebGpuRuntime(
   options: WebGpuRuntimeOptions = {},
 ): Promise<WebGpuRuntime> {
-  const device = options.device ?? await acquireDevice(options);
+  const device = options.device ?? (await requestDevice(options.powerPreference)).device;
   return new GpuRuntime(device, options);
 }
 
@@ -178,9 +208,31 @@ class GpuRuntime implements WebGpuRuntime {
     return p;
   }
 
+  #maxBinding(): number {
+    const device = this.device.limits.maxStorageBufferBindingSize;
+    return Math.min(device, this.#options.maxBindingBytes ?? device);
+  }
+
   #limitCheck(t: Tensor, bytes: number): void {
-    const max = this.device.limits.maxStorageBufferBindingSize;
+    const max = this.#maxBinding();
     if (bytes > max) throw new LimitError(describe(t), bytes, "maxStorageBufferBindingSize", max);
+  }
+
+  /** The batch split `n` needs to fit the binding limit, or null; LimitError when it cannot be split. */
+  #splitOf(n: Tensor, alignment: number): BatchSplit | null {
+    const max = this.#maxBinding();
+    const big = [...n.inputs, n].filter((v) => v.op !== "param" && bindingBytes(v) > max);
+    if (big.length === 0) return null;
+    const split = batchSplit(n, max, alignment);
+    if (!split) {
+      throw new LimitError(
+        `${describe(big[0])} (read or written by ${n.op}, which cannot run in batch slices)`,
+        bindingBytes(big[0]),
+        "maxStorageBufferBindingSize",
+        max,
+      );
+    }
+    return split;
   }
 
   #buffer(label: string, size: number, usage = STORAGE): GPUBuffer {
@@ -191,7 +243,6 @@ class GpuRuntime implements WebGpuRuntime {
     const limits = this.device.limits;
     const alignment = limits.minStorageBufferOffsetAlignment;
     const values = deviceValues(g);
-    for (const t of values) this.#limitCheck(t, bindingBytes(t));
     for (const p of params(g)) this.#limitCheck(p, bindingBytes(p));
     let placement = (this.#options.placer ?? planPlacer)(g, alignment);
     if (placement.arenaBytes > limits.maxBufferSize) placement = separatePlacement();
@@ -210,7 +261,10 @@ class GpuRuntime implements WebGpuRuntime {
       }
     }
     const order = placement.order ?? values.filter((t) => t.op !== "input");
-    const lowered = order.map((n) => ({ n, l: lower(n) }));
+    const lowered = order.map((n) => {
+      const split = this.#splitOf(n, alignment);
+      return { n, split, l: lower(split?.proxy ?? n) };
+    });
     const scratchBytes = Math.max(0, ...lowered.map(({ l }) => l.scratchBytes));
     let scratch: Slot | null = null;
     if (scratchBytes > 0) {
@@ -219,7 +273,7 @@ class GpuRuntime implements WebGpuRuntime {
       owned.push(buffer);
       scratch = { buffer, offset: 0, size };
     }
-    const steps = await Promise.all(lowered.map(async ({ n, l }) => {
+    const steps = await Promise.all(lowered.map(async ({ n, split, l }): Promise<Step> => {
       const count = n.inputs.length + 1 + (l.scratchBytes > 0 ? 1 : 0);
       const pipelines = await Promise.all(
         l.kernels.map((k) => this.#pipeline(k.name, k.code, count)),
@@ -229,7 +283,8 @@ class GpuRuntime implements WebGpuRuntime {
         pipelines,
         dispatches: l.kernels.map((k) => k.dispatch),
         scratch: l.scratchBytes > 0,
-        bindGroup: null,
+        split,
+        bindGroups: [],
       };
     }));
     const stagingOffsets: number[] = [];
@@ -300,19 +355,23 @@ class GpuRuntime implements WebGpuRuntime {
         return [name, this.#params.get(name)!.buffer] as const;
       }),
     );
-    const stale = prep.steps.some((s) => s.bindGroup === null) ||
+    const stale = prep.steps.some((s) => s.bindGroups.length === 0) ||
       [...now].some(([k, b]) => prep.boundParams.get(k) !== b);
     if (!stale) return;
     for (const s of prep.steps) {
-      const slots = [...s.node.inputs.map((t) => this.#slotOf(prep, t)), prep.slots.get(s.node)!];
-      if (s.scratch) slots.push(prep.scratch!);
-      s.bindGroup = this.device.createBindGroup({
-        label: s.node.op,
-        layout: this.#layout(slots.length),
-        entries: slots.map((sl, binding) => ({
-          binding,
-          resource: { buffer: sl.buffer, offset: sl.offset, size: sl.size },
-        })),
+      const whole = [...s.node.inputs.map((t) => this.#slotOf(prep, t)), prep.slots.get(s.node)!];
+      const parts = s.split?.parts ?? 1;
+      s.bindGroups = Array.from({ length: parts }, (_, k) => {
+        const slots = s.split ? sliceSlots(s.node, s.split, whole, k) : [...whole];
+        if (s.scratch) slots.push(prep.scratch!);
+        return this.device.createBindGroup({
+          label: s.node.op,
+          layout: this.#layout(slots.length),
+          entries: slots.map((sl, binding) => ({
+            binding,
+            resource: { buffer: sl.buffer, offset: sl.offset, size: sl.size },
+          })),
+        });
       });
     }
     prep.boundParams = now;
@@ -324,11 +383,7 @@ class GpuRuntime implements WebGpuRuntime {
       this.device.pushErrorScope("validation");
       const encoder = this.device.createCommandEncoder();
       const pass = encoder.beginComputePass();
-      s.pipelines.forEach((p, k) => {
-        pass.setPipeline(p);
-        pass.setBindGroup(0, s.bindGroup!);
-        pass.dispatchWorkgroups(...s.dispatches[k]);
-      });
+      encodeStep(pass, s);
       pass.end();
       this.device.queue.submit([encoder.finish()]);
       const err = await this.device.popErrorScope();
@@ -356,13 +411,7 @@ class GpuRuntime implements WebGpuRuntime {
     if (debugSteps()) await this.#debugSteps(prep);
     const encoder = device.createCommandEncoder({ label: "da3 step" });
     const pass = encoder.beginComputePass();
-    for (const s of prep.steps) {
-      pass.setBindGroup(0, s.bindGroup!);
-      s.pipelines.forEach((p, k) => {
-        pass.setPipeline(p);
-        pass.dispatchWorkgroups(...s.dispatches[k]);
-      });
-    }
+    for (const s of prep.steps) encodeStep(pass, s);
     pass.end();
     g.outputs.forEach((o, i) => {
       if (o.op === "param") return;
