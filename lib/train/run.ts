@@ -44,11 +44,14 @@ export async function runTraining(
   for (const domain of domains) {
     const split = await loadDomain(domain, { origin: config.data });
     const classes = split.train.classes.length;
-    // A limited run picks its examples before the calibration tail that gated inference holds out.
+    // A limited run picks its examples before the calibration tail that gated
+    // inference holds out, when the rest of the split has enough of them.
     const { fit } = holdOutCalibration(split.train);
-    const train = config.limit === undefined ? split.train : subset(
-      fit,
-      balancedIndices(fit.labels, classes, Math.ceil(config.limit / classes), config.seed),
+    const limit = config.limit;
+    const pool = limit !== undefined && fit.labels.length >= limit ? fit : split.train;
+    const train = limit === undefined ? split.train : subset(
+      pool,
+      balancedIndices(pool.labels, classes, Math.ceil(limit / classes), config.seed),
     );
     for (const method of config.method) {
       const batch = batchFor(method, config, classes);
