@@ -44,11 +44,10 @@ export async function runTraining(
   for (const domain of domains) {
     const split = await loadDomain(domain, { origin: config.data });
     const classes = split.train.classes.length;
-    // A limited run picks its examples before the calibration tail that gated
-    // inference holds out, when the rest of the split has enough of them.
-    const { fit } = holdOutCalibration(split.train);
+    // On the full data a limited run picks its examples before the calibration
+    // tail that gated inference holds out (the embedded subset is too small to spare it).
     const limit = config.limit;
-    const pool = limit !== undefined && fit.labels.length >= limit ? fit : split.train;
+    const pool = config.data === "cache" ? holdOutCalibration(split.train).fit : split.train;
     const train = limit === undefined ? split.train : subset(
       pool,
       balancedIndices(pool.labels, classes, Math.ceil(limit / classes), config.seed),
