@@ -67,6 +67,7 @@ export * from "./lib/models/mod.ts";
 export * from "./lib/adapt/mod.ts";
 export * from "./lib/train/optimizer.ts";
 export * from "./lib/train/step.ts";
+export * from "./lib/train/gate_sparsity.ts";
 export * from "./lib/io/torchvision.ts";
 export * from "./lib/runtime/select.ts";
 export {
