@@ -16,22 +16,10 @@ import {
   tableTitle,
   times,
 } from "../bench/memory.ts";
+import { MEMORY_SUMMARY_FIELDS } from "./memory_fields.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const CLI = new URL("../bench/memory.ts", import.meta.url).pathname;
-const FIELDS = [
-  "model",
-  "method",
-  "batch",
-  "size",
-  "arenaBytes",
-  "lowerBoundBytes",
-  "savedActivationBytes",
-  "weightBytes",
-  "gradientBytes",
-  "optimizerBytes",
-  "totalBytes",
-];
 
 /** Runs the CLI in a subprocess; returns its exit code, stdout and stderr. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -46,7 +34,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 }
 
 function assertConsistent(row: Record<string, unknown>, method: string): void {
-  for (const f of FIELDS) assert.ok(f in row, `${method}: field ${f} missing`);
+  for (const f of MEMORY_SUMMARY_FIELDS) assert.ok(f in row, `${method}: field ${f} missing`);
   const n = (f: string) => row[f] as number;
   assert.equal(row.method, method);
   assert.equal(
