@@ -4,7 +4,7 @@
  * @module
  */
 import type { MethodName } from "../adapt/mod.ts";
-import { balancedIndices, DOMAINS, loadDomain, subset } from "../data/mod.ts";
+import { balancedIndices, type Dataset, DOMAINS, loadDomain, subset } from "../data/mod.ts";
 import { holdOutCalibration } from "../gating/data.ts";
 import { planFor } from "../plan/mod.ts";
 import { selectRuntime } from "../runtime/select.ts";
@@ -29,6 +29,17 @@ export function batchFor(method: MethodName, config: TrainConfig, classes: numbe
   }).batch;
 }
 
+/**
+ * `limit` training examples, balanced over classes. On the full data they come
+ * from before the calibration tail that gated inference holds out (the
+ * embedded subset is too small to spare it).
+ */
+function limitedTrain(train: Dataset, limit: number, config: TrainConfig): Dataset {
+  const pool = config.data === "cache" ? holdOutCalibration(train).fit : train;
+  const perClass = Math.ceil(limit / train.classes.length);
+  return subset(pool, balancedIndices(pool.labels, train.classes.length, perClass, config.seed));
+}
+
 /** Runs the configured training and writes its results; returns them. */
 export async function runTraining(
   config: TrainConfig,
@@ -44,14 +55,9 @@ export async function runTraining(
   for (const domain of domains) {
     const split = await loadDomain(domain, { origin: config.data });
     const classes = split.train.classes.length;
-    // On the full data a limited run picks its examples before the calibration
-    // tail that gated inference holds out (the embedded subset is too small to spare it).
-    const limit = config.limit;
-    const pool = config.data === "cache" ? holdOutCalibration(split.train).fit : split.train;
-    const train = limit === undefined ? split.train : subset(
-      pool,
-      balancedIndices(pool.labels, classes, Math.ceil(limit / classes), config.seed),
-    );
+    const train = config.limit === undefined
+      ? split.train
+      : limitedTrain(split.train, config.limit, config);
     for (const method of config.method) {
       const batch = batchFor(method, config, classes);
       const r = await trainDomain({

@@ -68,14 +68,12 @@ function splittable(t: Tensor): boolean {
 /**
  * The split of `t` whose every binding fits `maxBinding` bytes at offsets
  * that are multiples of `alignment`, with the most samples per slice; null
- * when `t` needs none or cannot be split (its op reduces over the batch, or
- * no divisor of the batch gives aligned slices that fit).
+ * when `t` cannot be split (its op reduces over the batch, or no divisor of
+ * the batch gives aligned slices that fit).
  */
 export function batchSplit(t: Tensor, maxBinding: number, alignment: number): BatchSplit | null {
   const n = t.shape[0];
-  const operands = [...t.inputs, t];
-  const big = operands.some((v) => v.op !== "param" && byteSize(v.shape, v.dtype) > maxBinding);
-  if (!big || !splittable(t) || n === undefined || n < 2) return null;
+  if (!splittable(t) || n === undefined || n < 2) return null;
   const sliced = t.inputs.map((v) => batched(v, n));
   const cut = [...t.inputs.filter((_, i) => sliced[i]), t];
   // Packed masks split only on whole words.
