@@ -109,3 +109,23 @@ Deno.test("a NaN loss stops with TrainingError and keeps the last good checkpoin
   assert.equal((await loadCheckpoint(path, backboneHash)).meta.epoch, 1);
   await Deno.remove(out, { recursive: true });
 });
+
+Deno.test("--bn-stats domain re-estimates the frozen BN statistics and stores them per domain", async () => {
+  const out = await Deno.makeTempDir();
+  const r = await trainDomain(job(out, { bnStats: "domain" }));
+  const c = await loadCheckpoint(r.checkpoint, backboneHash);
+  for (const name of ["bn1.running_mean", "layer3.2.bn2.running_var"]) {
+    const stored = c.params.get(name);
+    assert.ok(stored, `${name} stored with the domain`);
+    assert.ok(stored.some((v, i) => v !== backbone.get(name)![i]), `${name} re-estimated`);
+  }
+  const sourceOut = await Deno.makeTempDir();
+  const source = await trainDomain(job(sourceOut));
+  assert.equal(
+    (await loadCheckpoint(source.checkpoint, backboneHash)).params.has("bn1.running_mean"),
+    false,
+  );
+  assert.equal(r.paramsPerDomain > source.paramsPerDomain, true);
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(sourceOut, { recursive: true });
+});

@@ -30,4 +30,4 @@ export { flatten, reshape } from "./ops/reshape.ts";
 export { linear, matmul, type MatmulOptions } from "./ops/matmul.ts";
 export { softmaxCrossEntropy } from "./ops/loss.ts";
 export { binarize } from "./ops/binarize.ts";
-export { rewrite, withEvalNorms } from "./transform.ts";
+export { rewrite, withBatchNorms, withEvalNorms } from "./transform.ts";

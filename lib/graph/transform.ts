@@ -36,3 +36,18 @@ export function withEvalNorms(outputs: readonly Tensor[]): Tensor[] {
         : undefined,
   );
 }
+
+/**
+ * The same computation with every eval-mode batch norm switched to batch
+ * statistics: what a forward pass in training mode computes (for
+ * re-estimating frozen statistics on new data).
+ */
+export function withBatchNorms(outputs: readonly Tensor[]): Tensor[] {
+  return rewrite(
+    outputs,
+    (n, inputs) =>
+      n.op === "batchNorm" && n.attrs.mode === "eval"
+        ? node(n.op, inputs, n.shape, { ...n.attrs, mode: "batch" }, n.dtype)
+        : undefined,
+  );
+}

@@ -21,6 +21,7 @@ const FLAGS = {
   resume: { type: "boolean" },
   limit: { type: "string" },
   data: { type: "string" },
+  "bn-stats": { type: "string" },
   "gate-sparsity": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -72,6 +73,7 @@ export function flagsToRaw(
     limit: num(values.limit),
     data: values.data,
     gateSparsity: num(values["gate-sparsity"]),
+    bnStats: values["bn-stats"],
   };
   for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
   return { raw, config: values.config, help: values.help ?? false };
@@ -96,5 +98,5 @@ export async function trainConfigFromArgs(args: readonly string[]): Promise<Trai
 export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}|all[,..]]
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
   [--backend auto|webgpu|cpu] [--budget-mb MB] [--out DIR] [--seed N] [--resume]
-  [--limit N (training examples per domain)] [--data embedded|cache]
+  [--limit N (training examples per domain)] [--data embedded|cache] [--bn-stats source|domain]
   [--gate-sparsity λ (DA³: train adaptors that close gates)] [--config file.json]`;

@@ -4,7 +4,14 @@
  * into the running-mean and running-variance parameters that eval mode uses.
  * @module
  */
-import { type Graph, graph, sourceName, type Tensor, topoSort } from "../graph/mod.ts";
+import {
+  type Graph,
+  graph,
+  sourceName,
+  type Tensor,
+  topoSort,
+  withBatchNorms,
+} from "../graph/mod.ts";
 import type { ParamStore, TensorData } from "../runtime/data.ts";
 
 /** The batch-statistics BN nodes of a graph and a graph that outputs their inputs. */
@@ -19,6 +26,15 @@ export interface BnProbe {
 export function bnProbe(outputs: readonly Tensor[]): BnProbe {
   const norms = topoSort(outputs).filter((n) => n.op === "batchNorm" && n.attrs.mode === "batch");
   return { norms, probe: graph(...norms.map((n) => n.inputs[0])) };
+}
+
+/**
+ * Probes every batch norm reachable from `outputs` as a training-mode forward
+ * pass sees it (each normalised with its batch's statistics), so statistics
+ * re-estimated on a new domain are consistent from layer to layer.
+ */
+export function domainBnProbe(outputs: readonly Tensor[]): BnProbe {
+  return bnProbe(withBatchNorms(outputs));
 }
 
 /** Accumulates per-channel sums of x and x² for one probe output. */

@@ -24,6 +24,7 @@ export const TrainConfigSchema = z.object({
   resume: z.boolean().default(false),
   limit: z.number().int().min(1).optional(),
   data: z.enum(["embedded", "cache"]).default("embedded"),
+  bnStats: z.enum(["source", "domain"]).default("source"),
   gateSparsity: z.number().min(0).max(100).default(0),
 }).strict().refine((c) => c.gateSparsity === 0 || c.method.every((m) => m === "da3"), {
   path: ["gateSparsity"],

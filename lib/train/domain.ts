@@ -14,7 +14,7 @@ import { classificationLoss, resnet20 } from "../models/mod.ts";
 import { memorySummary, planGraph } from "../plan/mod.ts";
 import type { ParamStore, Runtime, TensorData } from "../runtime/data.ts";
 import { initParams } from "../runtime/params.ts";
-import { bnProbe, setRunningStats } from "./bn_stats.ts";
+import { type BnProbe, bnProbe, domainBnProbe, setRunningStats } from "./bn_stats.ts";
 import { type CheckpointMeta, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import {
   initOptimizer,
@@ -66,6 +66,12 @@ export interface DomainJob {
   readonly out: string;
   /** Continue from the last epoch checkpoint when there is one. */
   readonly resume: boolean;
+  /**
+   * `domain` re-estimates every batch norm's statistics on this domain's first
+   * training batches before training (a training-mode forward pass, no
+   * gradients) and stores them with the domain's parameters; default `source`.
+   */
+  readonly bnStats?: "source" | "domain";
   /** Weight λ of the gate-sparsity penalty (DA³ only; default 0: none). */
   readonly gateSparsity?: number;
   /** Receives progress lines (default: the terminal's progress bar). */
@@ -87,7 +93,9 @@ export interface MethodGraphs {
   /** Forward only with eval-mode batch norms, output `[logits]`. */
   readonly eval: Graph;
   /** Probe for re-estimating batch-statistics BN running stats. */
-  readonly probe: ReturnType<typeof bnProbe>;
+  readonly probe: BnProbe;
+  /** Probe over every batch norm as a training-mode pass sees it (per-domain statistics). */
+  readonly domainProbe: BnProbe;
   /** Parameters stored per domain. */
   readonly own: readonly string[];
   /** The gated DA³ pairs the loss's gate-sparsity penalty covers (empty without one). */
@@ -123,6 +131,7 @@ export function methodGraphs(
     train,
     eval: graph(...withEvalNorms([model.logits])),
     probe: bnProbe([model.logits]),
+    domainProbe: domainBnProbe([model.logits]),
     own: perDomainParams(train.graph).map(sourceName),
     gated,
     lrScale: m.lrScale ?? (() => 1),
@@ -207,19 +216,19 @@ function fittingImages(job: DomainJob, stats: ChannelStats): Float32Array[] {
   return out;
 }
 
-/** Re-estimates batch-statistics BN running stats on up to 8 unaugmented training batches. */
+/** Re-estimates the probed batch norms' running stats on up to 8 unaugmented training batches. */
 async function recalibrate(
   job: DomainJob,
-  g: MethodGraphs,
+  probe: BnProbe,
   params: ParamStore,
   stats: ChannelStats,
 ): Promise<void> {
-  if (g.probe.norms.length === 0) return;
+  if (probe.norms.length === 0) return;
   const outs: TensorData[][] = [];
   for (const x of fittingImages(job, stats)) {
-    outs.push(await job.runtime.execute(g.probe.probe, { inputs: { x }, params }));
+    outs.push(await job.runtime.execute(probe.probe, { inputs: { x }, params }));
   }
-  setRunningStats(g.probe, outs, params);
+  setRunningStats(probe, outs, params);
 }
 
 /** Trains `job.method` on `job.domain`; resumable; returns the run's figures and parameters. */
@@ -241,6 +250,8 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
   let state = initOptimizer(config);
   let start = 0, msTotal = 0, msSteps = 0;
   const stats = channelStats(job.train);
+  const domainStats = job.bnStats === "domain" ? g.domainProbe.norms : [];
+  if (domainStats.length > 0) await recalibrate(job, g.domainProbe, params, stats);
   if (g.gated.length > 0) {
     await fitGateBounds(job.runtime, g.gated, fittingImages(job, stats), params);
   }
@@ -315,9 +326,12 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
     loop.set("msSteps", Float32Array.of(msSteps));
     await saveCheckpoint(epochPath, meta, pick(params, names), loop);
   }
-  await recalibrate(job, g, params, stats);
+  await recalibrate(job, g.probe, params, stats);
   const top1 = await evaluate(job.runtime, g.eval, params, job.test, stats, job.batch);
-  const own = pick(params, g.own);
+  const own = pick(params, [
+    ...g.own,
+    ...domainStats.flatMap((bn) => [sourceName(bn.inputs[3]), sourceName(bn.inputs[4])]),
+  ]);
   await saveCheckpoint(finalPath, {
     method: job.method,
     domain: job.domain,

@@ -76,6 +76,7 @@ export async function runTraining(
         out: config.out,
         resume: config.resume,
         gateSparsity: config.gateSparsity,
+        bnStats: config.bnStats,
       });
       const { params: _, checkpoint, ...result } = r;
       runs.push(result);
