@@ -35,9 +35,45 @@ function same(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/**
+ * How an operand of shape `from` is read four output elements at a time
+ * along the last axis of `out` (length a multiple of 4): as a `vec4` when it
+ * spans that axis, as one splatted scalar when it is broadcast along it, or
+ * `undefined` when neither holds.
+ */
+function quadRead(from: Shape, out: Shape): "vec4" | "splat" | undefined {
+  const last = from.length === 0 ? 1 : from[from.length - 1];
+  if (last === out[out.length - 1]) return "vec4";
+  return last === 1 ? "splat" : undefined;
+}
+
+/** Whether `out` can be written a `vec4` at a time with operands `from` (see {@linkcode quadRead}). */
+function quadsFit(out: Shape, from: readonly Shape[]): boolean {
+  return out.length > 0 && out[out.length - 1] % 4 === 0 &&
+    from.every((f) => quadRead(f, out) !== undefined);
+}
+
+/** The WGSL `vec4` expression reading operand `name` for output quad `c` (see {@linkcode quadRead}). */
+function quadOperand(name: string, from: Shape, out: Shape): string {
+  const index = sourceIndex(from, out, "c");
+  return quadRead(from, out) === "vec4"
+    ? `${name}[(${index}) / 4u]`
+    : `vec4<f32>(${name}[${index}])`;
+}
+
 function binary(name: string, op: string, a: Shape, b: Shape, out: Shape): Kernel {
-  const decls = bindings([["a", "f32"], ["b", "f32"], ["y", "f32"]]);
   const count = numel(out);
+  if (quadsFit(out, [a, b])) {
+    const quad = (f: Shape) => (quadRead(f, out) === "vec4" ? "vec4<f32>" : "f32");
+    const decls = bindings([["a", quad(a)], ["b", quad(b)], ["y", "vec4<f32>"]]);
+    if (same(a, out) && same(b, out)) {
+      return perIndex(name, decls, count / 4, `  y[i] = a[i] ${op} b[i];`);
+    }
+    const body = `${unravel("i * 4u", out, "c")}
+  y[i] = ${quadOperand("a", a, out)} ${op} ${quadOperand("b", b, out)};`;
+    return perIndex(name, decls, count / 4, body);
+  }
+  const decls = bindings([["a", "f32"], ["b", "f32"], ["y", "f32"]]);
   if (same(a, out) && same(b, out)) {
     return perIndex(name, decls, count, `  y[i] = a[i] ${op} b[i];`);
   }
@@ -58,16 +94,44 @@ export function mul(a: Shape, b: Shape, out: Shape): Kernel {
 
 /** `y = x[broadcast index] · s`, repeating `from` along broadcast axes of `out`. */
 export function broadcastTo(from: Shape, out: Shape, s: number): Kernel {
+  const scaled = (v: string) => (s === 1 ? v : `${v} * ${f32(s)}`);
+  if (quadsFit(out, [from])) {
+    const decls = bindings([
+      ["x", quadRead(from, out) === "vec4" ? "vec4<f32>" : "f32"],
+      ["y", "vec4<f32>"],
+    ]);
+    const body = `${unravel("i * 4u", out, "c")}
+  y[i] = ${scaled(quadOperand("x", from, out))};`;
+    return perIndex("broadcastTo", decls, numel(out) / 4, body);
+  }
   const decls = bindings([["x", "f32"], ["y", "f32"]]);
-  const v = `x[${sourceIndex(from, out, "c")}]`;
   const body = `${unravel("i", out, "c")}
-  y[i] = ${s === 1 ? v : `${v} * ${f32(s)}`};`;
+  y[i] = ${scaled(`x[${sourceIndex(from, out, "c")}]`)};`;
   return perIndex("broadcastTo", decls, numel(out), body);
+}
+
+/** Below this many outputs, a row sum splits each row over a workgroup instead. */
+const MIN_ROWS_PER_INVOCATION = 64;
+
+/**
+ * `y[r] = Σ_j x[r·length + j] / d` for `rows` contiguous rows (`length` a
+ * multiple of 4): one invocation per row reading `vec4`s, no workgroup
+ * memory or barriers.
+ */
+export function rowSums(name: string, rows: number, length: number, d: number): Kernel {
+  const decls = bindings([["x", "vec4<f32>"], ["y", "f32"]]);
+  const q = u32(length / 4);
+  const sum = "(acc.x + acc.y) + (acc.z + acc.w)";
+  const body = `  var acc = vec4<f32>(0.0f);
+  for (var j = 0u; j < ${q}; j = j + 1u) { acc = acc + x[i * ${q} + j]; }
+  y[i] = ${d === 1 ? sum : `(${sum}) / ${f32(d)}`};`;
+  return perIndex(name, decls, rows, body);
 }
 
 /**
  * Sums `x` of shape `from` over its broadcast axes down to `to`: one
- * workgroup per output element, its threads splitting the summed terms.
+ * workgroup per output element, its threads splitting the summed terms
+ * (or {@linkcode rowSums} when the summed axes are the trailing ones).
  */
 export function sumTo(from: Shape, to: Shape): Kernel {
   const rank = from.length;
@@ -78,6 +142,10 @@ export function sumTo(from: Shape, to: Shape): Kernel {
   const keptShape = kept.map((a) => from[a]);
   const redShape = reduced.map((a) => from[a]);
   const length = numel(redShape);
+  const trailing = reduced.every((a, k) => a === rank - reduced.length + k);
+  if (trailing && length % 4 === 0 && numel(to) >= MIN_ROWS_PER_INVOCATION) {
+    return rowSums("sumTo", numel(to), length, 1);
+  }
   const base = kept.map((a, k) => `k${k} * ${u32(xs[a])}`).join(" + ") || "0u";
   const off = reduced.map((a, k) => `r${k} * ${u32(xs[a])}`).join(" + ") || "0u";
   const decls = bindings([["x", "f32"], ["y", "f32"]]);

@@ -11,9 +11,12 @@ function unary(name: string, count: number, expr: string): Kernel {
   return perIndex(name, decls, count, `  let v = x[i];\n  y[i] = ${expr};`);
 }
 
-/** `y = max(x, 0)` over `count` elements (NaN and −0 give 0, as on the CPU). */
+/** `y = max(x, 0)` over `count` elements (NaN and −0 give 0, as on the CPU); `vec4`s when `count % 4 == 0`. */
 export function relu(count: number): Kernel {
-  return unary("relu", count, "select(0.0f, v, v > 0.0f)");
+  if (count % 4 !== 0) return unary("relu", count, "select(0.0f, v, v > 0.0f)");
+  const decls = bindings([["x", "vec4<f32>"], ["y", "vec4<f32>"]]);
+  const body = "  let v = x[i];\n  y[i] = select(vec4<f32>(0.0f), v, v > vec4<f32>(0.0f));";
+  return perIndex("relu", decls, count / 4, body);
 }
 
 /** `y = 1 / (1 + e^−x)`. */
@@ -42,6 +45,16 @@ export function fill(count: number, value: number): Kernel {
  */
 export function reluMask(count: number): Kernel {
   const words = Math.ceil(count / 32);
+  if (count % 32 === 0) {
+    const decls = bindings([["y", "vec4<f32>"], ["mask", "u32"]]);
+    // Quad q of the word holds bits 4q..4q+3; the bits are disjoint, so their sum is their union.
+    const quads = Array.from({ length: 8 }, (_, q) => {
+      const bits = [1, 2, 4, 8].map((b) => `${(b << (4 * q)) >>> 0}u`).join(", ");
+      const set = `select(vec4<u32>(0u), vec4<u32>(${bits}), y[i * 8u + ${q}u] > vec4<f32>(0.0f))`;
+      return `  m = m | dot(${set}, vec4<u32>(1u));`;
+    });
+    return perIndex("reluMask", decls, words, `  var m = 0u;\n${quads.join("\n")}\n  mask[i] = m;`);
+  }
   const decls = bindings([["y", "f32"], ["mask", "u32"]]);
   const body = `  var m = 0u;
   let base = i * 32u;
@@ -55,6 +68,13 @@ export function reluMask(count: number): Kernel {
 
 /** `dx = dy` where the mask bit is set, 0 elsewhere. */
 export function reluGrad(count: number): Kernel {
+  if (count % 4 === 0) {
+    const decls = bindings([["dy", "vec4<f32>"], ["mask", "u32"], ["dx", "vec4<f32>"]]);
+    const body =
+      `  let bits = vec4<u32>(mask[i >> 3u] >> ((i & 7u) * 4u)) & vec4<u32>(1u, 2u, 4u, 8u);
+  dx[i] = select(vec4<f32>(0.0f), dy[i], bits != vec4<u32>(0u));`;
+    return perIndex("reluGrad", decls, count / 4, body);
+  }
   const decls = bindings([["dy", "f32"], ["mask", "u32"], ["dx", "f32"]]);
   const body = `  let bit = (mask[i >> 5u] >> (i & 31u)) & 1u;
   dx[i] = select(0.0f, dy[i], bit == 1u);`;

@@ -3,12 +3,17 @@
  * mean of all elements, nearest upsampling and its gradient.
  * @module
  */
+import { rowSums } from "./broadcast.ts";
 import { bindings, f32, type Kernel, perIndex, perSegment, u32, unravel } from "./wgsl.ts";
 
-/** `[N,C,H,W]` → `[N,C]`: one workgroup per (n, c) plane. */
+/**
+ * `[N,C,H,W]` → `[N,C]`: one invocation per (n, c) plane reading `vec4`s when
+ * `H·W` is a multiple of 4 and there are enough planes, else one workgroup per plane.
+ */
 export function globalAvgPool(x: readonly number[]): Kernel {
   const [n, c, h, w] = x;
   const s = h * w;
+  if (s % 4 === 0 && n * c >= 64) return rowSums("globalAvgPool", n * c, s, s);
   const decls = bindings([["x", "f32"], ["y", "f32"]]);
   const body = `  var acc = 0.0f;
   for (var j = lid; j < ${u32(s)}; j = j + SIZE) { acc = acc + x[seg * ${u32(s)} + j]; }

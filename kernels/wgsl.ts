@@ -30,7 +30,7 @@ export interface Lowering {
 }
 
 /** The WGSL element type of a binding. */
-export type WgslElement = "f32" | "i32" | "u32";
+export type WgslElement = "f32" | "i32" | "u32" | "vec4<f32>";
 
 /** Largest workgroup count along one dispatch dimension (WebGPU's default limit). */
 export const MAX_GROUPS_PER_DIM = 65535;

@@ -202,6 +202,45 @@ gpuTest("broadcast: add, mul, sumTo, broadcastTo", async () => {
   );
 });
 
+gpuTest(
+  "vec4 paths: per-channel broadcasts, trailing sums, pools over planes, ReLU masks",
+  async () => {
+    const planes = fc.tuple(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 64, max: 72 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 1, max: 3 }).map((w) => 4 * w),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        planes,
+        fc.double({ min: -2, max: 2, noNaN: true }),
+        seed,
+        async (s, k, sd) => {
+          const [n, c, h, w] = s;
+          const full = input("full", s), other = input("other", s);
+          const perChannel = input("pc", [n, c, 1, 1]), row = input("row", [w]);
+          const words = input("words", [n, 32, h, w]);
+          const outs = [
+            add(full, other),
+            add(full, perChannel),
+            mul(perChannel, full),
+            add(row, full),
+            broadcastTo(perChannel, s, k),
+            broadcastTo(row, s, 1),
+            sumTo(full, [n, c, 1, 1]),
+            sumTo(full, [n, c, h, 1]),
+            globalAvgPool(full),
+          ];
+          assert.ok(n * c >= 64 && (h * w) % 4 === 0);
+          await same(graph(...outs), sd);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  },
+);
+
 const bnShape = fc.oneof(
   fc.tuple(dim, dim).map((s) => s as Shape),
   fc.tuple(dim, dim, dim, dim).map((s) => s as Shape),

@@ -40,6 +40,9 @@ export async function requestDevice(
   if (!adapter) throw new NoAdapterError();
   const l = adapter.limits;
   const device = await adapter.requestDevice({
+    requiredFeatures: Deno.env.get("DA3_PROFILE") && adapter.features.has("timestamp-query")
+      ? ["timestamp-query"]
+      : [],
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,

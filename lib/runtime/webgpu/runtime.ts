@@ -410,9 +410,25 @@ class GpuRuntime implements WebGpuRuntime {
     this.#bind(g, prep);
     if (debugSteps()) await this.#debugSteps(prep);
     const encoder = device.createCommandEncoder({ label: "da3 step" });
-    const pass = encoder.beginComputePass();
-    for (const s of prep.steps) encodeStep(pass, s);
-    pass.end();
+    const prof = Deno.env.get("DA3_PROFILE") ? device.createQuerySet({ type: "timestamp", count: 2 * prep.steps.length }) : undefined;
+    if (prof) {
+      prep.steps.forEach((s, i) => {
+        const pass = encoder.beginComputePass({ timestampWrites: { querySet: prof, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        encodeStep(pass, s);
+        pass.end();
+      });
+    } else {
+      const pass = encoder.beginComputePass();
+      for (const s of prep.steps) encodeStep(pass, s);
+      pass.end();
+    }
+    let profBuf: GPUBuffer | undefined, profRead: GPUBuffer | undefined;
+    if (prof) {
+      profBuf = device.createBuffer({ size: 16 * prep.steps.length, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      profRead = device.createBuffer({ size: 16 * prep.steps.length, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      encoder.resolveQuerySet(prof, 0, 2 * prep.steps.length, profBuf, 0);
+      encoder.copyBufferToBuffer(profBuf, 0, profRead, 0, 16 * prep.steps.length);
+    }
     g.outputs.forEach((o, i) => {
       if (o.op === "param") return;
       const slot = prep.slots.get(o)!;
@@ -429,6 +445,18 @@ class GpuRuntime implements WebGpuRuntime {
     const oom = await device.popErrorScope();
     const err = validation ?? oom;
     if (err) throw new KernelError("execute", err.message);
+    if (profRead) {
+      await profRead.mapAsync(GPUMapMode.READ);
+      const t = new BigUint64Array(profRead.getMappedRange());
+      const acc = ((globalThis as any).__prof ??= new Map<string, number[]>());
+      prep.steps.forEach((s, i) => {
+        const key = s.node.op + " " + JSON.stringify(s.node.shape) + " <- " + s.node.inputs.map((x) => JSON.stringify(x.shape)).join(",");
+        const e = acc.get(key) ?? [0, 0];
+        e[0] += Number(t[2 * i + 1] - t[2 * i]) / 1e6; e[1]++;
+        acc.set(key, e);
+      });
+      profRead.unmap();
+    }
     try {
       await prep.staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
