@@ -231,6 +231,10 @@ gpuTest(
             sumTo(full, [n, c, 1, 1]),
             sumTo(full, [n, c, h, 1]),
             globalAvgPool(full),
+            relu(full),
+            reluGrad(other, reluMask(full)),
+            reluMask(words),
+            reluGrad(input("dw", words.shape), reluMask(words)),
           ];
           assert.ok(n * c >= 64 && (h * w) % 4 === 0);
           await same(graph(...outs), sd);
