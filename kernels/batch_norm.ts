@@ -18,9 +18,20 @@ export interface BnLayout {
   readonly s: number;
 }
 
-/** WGSL statements defining `ch` (the channel of flat index `i`). */
-function channelOf({ c, s }: BnLayout): string {
-  return `  let ch = (i / ${u32(s)}) % ${u32(c)};`;
+/** WGSL statements defining `ch` (the channel of flat index `i`, or of quad `i` when `quads`). */
+function channelOf({ c, s }: BnLayout, quads = false): string {
+  return `  let ch = (${quads ? "i * 4u" : "i"} / ${u32(s)}) % ${u32(c)};`;
+}
+
+/**
+ * Per-element kernels read and write `vec4`s when each plane's length is a
+ * multiple of 4 (a quad never straddles channels): the element type of the
+ * full-size bindings and the number of invocations.
+ */
+function elementsOf(l: BnLayout): { t: "f32" | "vec4<f32>"; quads: boolean; count: number } {
+  const quads = l.s % 4 === 0;
+  const count = l.n * l.c * l.s;
+  return { t: quads ? "vec4<f32>" : "f32", quads, count: quads ? count / 4 : count };
 }
 
 /** WGSL for the flat index of element `j` of channel `seg` (in a per-channel loop). */
@@ -86,13 +97,22 @@ export function batchNorm(l: BnLayout, mode: "eval" | "batch", eps: number): Low
     ["y", "f32"],
     ["scratch", "f32"],
   ]);
-  const count = l.n * l.c * l.s;
+  const e = elementsOf(l);
+  const applyDecls = bindings([
+    ["x", e.t],
+    ["gamma", "f32"],
+    ["beta", "f32"],
+    ["rmean", "f32"],
+    ["rvar", "f32"],
+    ["y", e.t],
+    ["scratch", "f32"],
+  ]);
   const stats = mode === "eval" ? "rmean[ch]" : "scratch[2u * ch]";
   const vars = mode === "eval" ? "rvar[ch]" : "scratch[2u * ch + 1u]";
-  const body = `${channelOf(l)}
+  const body = `${channelOf(l, e.quads)}
   let inv = 1.0f / sqrt(${vars} + ${f32(eps)});
   y[i] = (x[i] - ${stats}) * inv * gamma[ch] + beta[ch];`;
-  const apply = perIndex("batchNorm", decls, count, body);
+  const apply = perIndex("batchNorm", applyDecls, e.count, body);
   if (mode === "eval") return { kernels: [apply], scratchBytes: 0 };
   return {
     kernels: [batchStats(l, decls, eps, false, "batchNormStats"), apply],
@@ -102,11 +122,12 @@ export function batchNorm(l: BnLayout, mode: "eval" | "batch", eps: number): Low
 
 /** Eval-mode input gradient `dy · γ / √(σ² + ε)`. */
 export function batchNormGradInput(l: BnLayout, eps: number): Lowering {
-  const decls = bindings([["dy", "f32"], ["gamma", "f32"], ["rvar", "f32"], ["dx", "f32"]]);
-  const body = `${channelOf(l)}
-  dx[i] = dy[i] * gamma[ch] * (1.0f / sqrt(rvar[ch] + ${f32(eps)}));`;
+  const e = elementsOf(l);
+  const decls = bindings([["dy", e.t], ["gamma", "f32"], ["rvar", "f32"], ["dx", e.t]]);
+  const body = `${channelOf(l, e.quads)}
+  dx[i] = dy[i] * (gamma[ch] * (1.0f / sqrt(rvar[ch] + ${f32(eps)})));`;
   return {
-    kernels: [perIndex("batchNormGradInput", decls, l.n * l.c * l.s, body)],
+    kernels: [perIndex("batchNormGradInput", decls, e.count, body)],
     scratchBytes: 0,
   };
 }
@@ -121,7 +142,15 @@ export function batchNormBatchGradInput(l: BnLayout, eps: number): Lowering {
     ["scratch", "f32"],
   ]);
   const m = l.n * l.s;
-  const body = `${channelOf(l)}
+  const e = elementsOf(l);
+  const applyDecls = bindings([
+    ["dy", e.t],
+    ["x", e.t],
+    ["gamma", "f32"],
+    ["dx", e.t],
+    ["scratch", "f32"],
+  ]);
+  const body = `${channelOf(l, e.quads)}
   let mu = scratch[2u * ch];
   let inv = 1.0f / sqrt(scratch[2u * ch + 1u] + ${f32(eps)});
   let sdy = scratch[${u32(2 * l.c)} + 2u * ch];
@@ -131,7 +160,7 @@ export function batchNormBatchGradInput(l: BnLayout, eps: number): Lowering {
   return {
     kernels: [
       batchStats(l, decls, eps, true, "batchNormBatchStats"),
-      perIndex("batchNormBatchGradInput", decls, l.n * l.c * l.s, body),
+      perIndex("batchNormBatchGradInput", applyDecls, e.count, body),
     ],
     scratchBytes: 16 * l.c,
   };
