@@ -78,5 +78,6 @@ export {
 } from "./lib/runtime/webgpu/runtime.ts";
 export * from "./lib/runtime/webgpu/errors.ts";
 export { markParamChanged } from "./lib/runtime/webgpu/param_version.ts";
+export * from "./lib/runtime/webgpu/profile.ts";
 export type { Placement } from "./lib/runtime/webgpu/placement.ts";
 export * from "./lib/gating/mod.ts";

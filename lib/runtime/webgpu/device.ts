@@ -40,9 +40,8 @@ export async function requestDevice(
   if (!adapter) throw new NoAdapterError();
   const l = adapter.limits;
   const device = await adapter.requestDevice({
-    requiredFeatures: Deno.env.get("DA3_PROFILE") && adapter.features.has("timestamp-query")
-      ? ["timestamp-query"]
-      : [],
+    // Timestamp queries (per-op profiles) when the adapter offers them.
+    requiredFeatures: adapter.features.has("timestamp-query") ? ["timestamp-query"] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
       maxBufferSize: l.maxBufferSize,

@@ -20,6 +20,7 @@ import { DeviceLostError, KernelError, LimitError } from "./errors.ts";
 import { type BatchSplit, batchSplit, sliceRange } from "./batch_split.ts";
 import { lower } from "./lower.ts";
 import { paramVersion } from "./param_version.ts";
+import { addExecution, type OpProfile } from "./profile.ts";
 import {
   bindingBytes,
   deviceValues,
@@ -57,6 +58,12 @@ export interface WebGpuRuntimeOptions {
    * `maxStorageBufferBindingSize`); larger values run in batch slices.
    */
   readonly maxBindingBytes?: number;
+  /**
+   * Time every op on the device with timestamp queries (each op in its own
+   * compute pass, which costs a little); read with `profile()`. Needs the
+   * device feature `timestamp-query`.
+   */
+  readonly profile?: boolean;
 }
 
 /** A WebGPU {@linkcode Runtime} with device-side caches. */
@@ -71,6 +78,10 @@ export interface WebGpuRuntime extends Runtime {
   release(g: Graph): void;
   /** Releases every buffer and the device. */
   destroy(): void;
+  /** GPU time per op and shapes since creation or the last reset (with the `profile` option). */
+  profile(): OpProfile[];
+  /** Clears the accumulated profile. */
+  resetProfile(): void;
 }
 
 interface Slot {
@@ -98,6 +109,13 @@ interface Prepared {
   readonly staging: GPUBuffer;
   readonly stagingOffsets: readonly number[];
   boundParams: Map<string, GPUBuffer>;
+}
+
+/** The timestamp queries of one profiled execution. */
+interface Timing {
+  readonly querySet: GPUQuerySet;
+  readonly resolved: GPUBuffer;
+  readonly readback: GPUBuffer;
 }
 
 interface ParamEntry {
@@ -162,8 +180,12 @@ class GpuRuntime implements WebGpuRuntime {
   readonly #params = new Map<string, ParamEntry>();
   #lost: GPUDeviceLostInfo | null = null;
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #profile = new Map<string, OpProfile>();
 
   constructor(device: GPUDevice, options: WebGpuRuntimeOptions) {
+    if (options.profile && !device.features.has("timestamp-query")) {
+      throw new KernelError("profile", "the device lacks the timestamp-query feature");
+    }
     this.device = device;
     this.#options = options;
     device.lost.then((info) => (this.#lost = info));
@@ -410,24 +432,11 @@ class GpuRuntime implements WebGpuRuntime {
     this.#bind(g, prep);
     if (debugSteps()) await this.#debugSteps(prep);
     const encoder = device.createCommandEncoder({ label: "da3 step" });
-    const prof = Deno.env.get("DA3_PROFILE") ? device.createQuerySet({ type: "timestamp", count: 2 * prep.steps.length }) : undefined;
-    if (prof) {
-      prep.steps.forEach((s, i) => {
-        const pass = encoder.beginComputePass({ timestampWrites: { querySet: prof, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-        encodeStep(pass, s);
-        pass.end();
-      });
-    } else {
+    const timing = this.#options.profile ? this.#encodeTimed(encoder, prep.steps) : null;
+    if (!timing) {
       const pass = encoder.beginComputePass();
       for (const s of prep.steps) encodeStep(pass, s);
       pass.end();
-    }
-    let profBuf: GPUBuffer | undefined, profRead: GPUBuffer | undefined;
-    if (prof) {
-      profBuf = device.createBuffer({ size: 16 * prep.steps.length, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-      profRead = device.createBuffer({ size: 16 * prep.steps.length, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      encoder.resolveQuerySet(prof, 0, 2 * prep.steps.length, profBuf, 0);
-      encoder.copyBufferToBuffer(profBuf, 0, profRead, 0, 16 * prep.steps.length);
     }
     g.outputs.forEach((o, i) => {
       if (o.op === "param") return;
@@ -445,18 +454,7 @@ class GpuRuntime implements WebGpuRuntime {
     const oom = await device.popErrorScope();
     const err = validation ?? oom;
     if (err) throw new KernelError("execute", err.message);
-    if (profRead) {
-      await profRead.mapAsync(GPUMapMode.READ);
-      const t = new BigUint64Array(profRead.getMappedRange());
-      const acc = ((globalThis as any).__prof ??= new Map<string, number[]>());
-      prep.steps.forEach((s, i) => {
-        const key = s.node.op + " " + JSON.stringify(s.node.shape) + " <- " + s.node.inputs.map((x) => JSON.stringify(x.shape)).join(",");
-        const e = acc.get(key) ?? [0, 0];
-        e[0] += Number(t[2 * i + 1] - t[2 * i]) / 1e6; e[1]++;
-        acc.set(key, e);
-      });
-      profRead.unmap();
-    }
+    if (timing) await this.#readTimes(timing, prep.steps);
     try {
       await prep.staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
@@ -475,6 +473,57 @@ class GpuRuntime implements WebGpuRuntime {
     } finally {
       prep.staging.unmap();
     }
+  }
+
+  /** Encodes each step in its own timestamped pass; returns the query objects to read and free. */
+  #encodeTimed(encoder: GPUCommandEncoder, steps: readonly Step[]): Timing {
+    const count = 2 * steps.length;
+    const querySet = this.device.createQuerySet({ type: "timestamp", count });
+    steps.forEach((s, i) => {
+      const pass = encoder.beginComputePass({
+        timestampWrites: {
+          querySet,
+          beginningOfPassWriteIndex: 2 * i,
+          endOfPassWriteIndex: 2 * i + 1,
+        },
+      });
+      encodeStep(pass, s);
+      pass.end();
+    });
+    const resolved = this.device.createBuffer({
+      size: 8 * count,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const readback = this.device.createBuffer({
+      size: 8 * count,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    encoder.resolveQuerySet(querySet, 0, count, resolved, 0);
+    encoder.copyBufferToBuffer(resolved, 0, readback, 0, 8 * count);
+    return { querySet, resolved, readback };
+  }
+
+  async #readTimes(t: Timing, steps: readonly Step[]): Promise<void> {
+    try {
+      await t.readback.mapAsync(GPUMapMode.READ);
+      addExecution(
+        this.#profile,
+        steps.map((s) => s.node),
+        new BigUint64Array(t.readback.getMappedRange().slice(0)),
+      );
+    } finally {
+      t.readback.destroy();
+      t.resolved.destroy();
+      t.querySet.destroy();
+    }
+  }
+
+  profile(): OpProfile[] {
+    return [...this.#profile.values()].sort((a, b) => b.ms - a.ms);
+  }
+
+  resetProfile(): void {
+    this.#profile.clear();
   }
 
   execute(g: Graph, feeds: Feeds): Promise<TensorData[]> {
