@@ -1,7 +1,9 @@
 /**
  * ms per training step of a ResNet-20-like gradient graph (CIFAR shapes:
  * batch 32, 3×32×32, eval-mode batch norm, frozen backbone, trainable linear
- * head) on the WebGPU runtime vs the CPU reference runtime, in one run.
+ * head) on the WebGPU runtime vs the CPU reference runtime, in one run; and
+ * the training steps of fine-tuning and DA³ (da3's ResNet-20 models) on
+ * WebGPU, side by side (the DA³ target is ≤ 0.5× fine-tuning).
  *
  * `deno bench -A tests/webgpu_runtime_bench.ts` (needs a WebGPU adapter).
  */
@@ -21,6 +23,7 @@ import { grad } from "../lib/autodiff/mod.ts";
 import { cpuRuntime } from "../lib/runtime/cpu/mod.ts";
 import { initParams, rng } from "../lib/runtime/params.ts";
 import { createWebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
+import { methodGraphs } from "../lib/train/domain.ts";
 
 let frozen = { trainable: false };
 
@@ -119,3 +122,19 @@ Deno.bench({
     await gpu.execute(ft, feeds);
   },
 });
+
+for (const method of ["finetune", "da3"] as const) {
+  const step = methodGraphs(method, 10, batch).train.graph;
+  const stepFeeds = { inputs: feeds.inputs, params: initParams(step, 0) };
+  await gpu.execute(step, stepFeeds);
+  Deno.bench({
+    name: `resnet20 ${method} training step, batch 32: webgpu`,
+    group: "method-step",
+    baseline: method === "finetune",
+    n: 5,
+    warmup: 1,
+    fn: async () => {
+      await gpu.execute(step, stepFeeds);
+    },
+  });
+}
