@@ -18,12 +18,12 @@ import { CPU_KERNELS } from "../lib/runtime/cpu/mod.ts";
 import { initParams, rng } from "../lib/runtime/params.ts";
 import type { ParamStore } from "../lib/runtime/data.ts";
 import {
+  backboneFlops,
   calibrateGates,
   convChannels,
   convGeometry,
   convMasked,
   da3Resnet20,
-  graphFlops,
   loadAdapted,
   planGating,
   runGated,
@@ -82,8 +82,8 @@ const plans = {
   exact: planGating(model, params, "exact"),
   "tau=0.5": planGating(model, params, { tau: 0.5 }, { calibration }),
 };
-const backbone = graphFlops(plans.ungated.graph).backbone;
-const total = graphFlops(plans.ungated.graph).total;
+const backbone = backboneFlops(plans.ungated.graph).backbone;
+const total = backboneFlops(plans.ungated.graph).total;
 let r = 0;
 Deno.bench("ResNet-20 DA³ ungated, reference conv kernel", { group: "gated-resnet20" }, () => {
   runGated(plans.ungated, params, images[r++ % images.length]);

@@ -62,6 +62,7 @@ const results: Results = {
       paramsPerDomain: 272_474,
       trainingBytes: 80e6,
       msPerStep: 200,
+      flopsPerStep: 3.3e9,
     },
     {
       method: "finetune",
@@ -70,6 +71,7 @@ const results: Results = {
       paramsPerDomain: 272_474,
       trainingBytes: 80e6,
       msPerStep: 220,
+      flopsPerStep: 3.3e9,
     },
     {
       method: "da3",
@@ -78,6 +80,7 @@ const results: Results = {
       paramsPerDomain: 5_000,
       trainingBytes: 8e6,
       msPerStep: 90,
+      flopsPerStep: 2.1e9,
     },
     {
       method: "da3",
@@ -86,6 +89,7 @@ const results: Results = {
       paramsPerDomain: 5_000,
       trainingBytes: 8e6,
       msPerStep: 110,
+      flopsPerStep: 2.1e9,
     },
   ],
 };
@@ -94,8 +98,11 @@ Deno.test("results render as a Markdown table with per-method means", () => {
   const t = resultsTable(results).split("\n");
   assert.equal(t.length, 4);
   assert.ok(t[0].includes("| a | b |"));
-  assert.ok(t[2].startsWith("| finetune | 90.0 | 70.0 | 80.0 | 272,474 | 80.0 | 210 |"), t[2]);
-  assert.ok(t[3].startsWith("| da3 | 85.0 | 75.0 | 80.0 | 5,000 | 8.0 | 100 |"), t[3]);
+  assert.ok(
+    t[2].startsWith("| finetune | 90.0 | 70.0 | 80.0 | 272,474 | 80.0 | 210 | 3.30 |"),
+    t[2],
+  );
+  assert.ok(t[3].startsWith("| da3 | 85.0 | 75.0 | 80.0 | 5,000 | 8.0 | 100 | 2.10 |"), t[3]);
 });
 
 Deno.test("the plot has one labelled point per method", () => {

@@ -14,12 +14,12 @@
  * same value as without gating.
  * @module
  */
-import { sourceName, type Tensor } from "../graph/mod.ts";
+import { nodeFlops, sourceName, type Tensor } from "../graph/mod.ts";
 import { evalNode } from "../runtime/cpu/execute.ts";
 import type { ParamStore, TensorData } from "../runtime/data.ts";
 import { attentionPeaks, channelRanges, intervalTerms, l1Terms } from "./bound.ts";
 import { convChannels, convGeometry } from "./conv_cpu.ts";
-import { convFlops, nodeFlops } from "./flops.ts";
+import { convFlops } from "./flops.ts";
 import type { GatedConv, GatingPlan } from "./plan.ts";
 import { GatingError } from "./rule.ts";
 

@@ -3,31 +3,15 @@
  * matmul nodes. Element-wise ops (BN, add, ReLU, pooling) are not counted.
  * @module
  */
-import type { Graph, Tensor } from "../graph/mod.ts";
-
-/** FLOPs of one node when every channel runs. */
-export function nodeFlops(n: Tensor): number {
-  if (n.op === "conv2d") {
-    const [b, cout, ho, wo] = n.shape;
-    const [, cinG, kh, kw] = n.inputs[1].shape;
-    return 2 * b * cout * cinG * kh * kw * ho * wo;
-  }
-  if (n.op === "matmul") {
-    const [m, k] = n.attrs.transA
-      ? [n.inputs[0].shape[1], n.inputs[0].shape[0]]
-      : n.inputs[0].shape;
-    return 2 * m * k * n.shape[1];
-  }
-  return 0;
-}
+import { type Graph, nodeFlops, type Tensor } from "../graph/mod.ts";
 
 /** True for a conv whose weight is a frozen parameter: backbone work. */
 export function isBackboneConv(n: Tensor): boolean {
   return n.op === "conv2d" && n.inputs[1].op === "param" && n.inputs[1].attrs.trainable === false;
 }
 
-/** Ungated FLOPs of a graph: in total and in the frozen backbone convs. */
-export function graphFlops(g: Graph): { total: number; backbone: number } {
+/** Ungated FLOPs of an inference graph: in total and in the frozen backbone convs. */
+export function backboneFlops(g: Graph): { total: number; backbone: number } {
   let total = 0, backbone = 0;
   for (const n of g.nodes) {
     const f = nodeFlops(n);

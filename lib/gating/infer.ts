@@ -8,7 +8,7 @@ import { resnet20 } from "../models/resnet_cifar.ts";
 import type { Model } from "../models/model.ts";
 import type { ParamStore } from "../runtime/data.ts";
 import { runGated } from "./execute.ts";
-import { graphFlops } from "./flops.ts";
+import { backboneFlops } from "./flops.ts";
 import { type Calibration, planGating } from "./plan.ts";
 import { GatingError, type GatingMode } from "./rule.ts";
 
@@ -98,7 +98,7 @@ export function infer(
     flops += r.flops;
     r.open.forEach((o, k) => (openSum[k] += o));
   }
-  const ungated = graphFlops(plan.graph);
+  const ungated = backboneFlops(plan.graph);
   return {
     logits,
     predictions,

@@ -9,7 +9,7 @@
 import type { Batch } from "../data/batch.ts";
 import type { ParamStore } from "../runtime/data.ts";
 import { runGated } from "./execute.ts";
-import { graphFlops } from "./flops.ts";
+import { backboneFlops } from "./flops.ts";
 import { argmax } from "./infer.ts";
 import type { GatingPlan } from "./plan.ts";
 
@@ -93,7 +93,7 @@ export function measureGating(
     msG += performance.now() - t1;
     if (both && k % 2 === 1) timeUngated();
   }
-  const full = graphFlops(gated.graph);
+  const full = backboneFlops(gated.graph);
   const executed = flops / n;
   return {
     top1: right / n,

@@ -5,6 +5,7 @@
  */
 export * from "./tensor.ts";
 export * from "./graph.ts";
+export { graphFlops, nodeFlops } from "./flops.ts";
 export type { BackwardRule } from "./rule.ts";
 export { BACKWARD, OP_NAMES } from "./registry.ts";
 export * from "./ops/source.ts";

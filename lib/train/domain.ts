@@ -8,7 +8,15 @@
 import { type MethodName, METHODS, perDomainParams } from "../adapt/mod.ts";
 import { grad } from "../autodiff/mod.ts";
 import { batches, type ChannelStats, channelStats, type Dataset, domainInfo } from "../data/mod.ts";
-import { add, type Graph, graph, scale, sourceName, withEvalNorms } from "../graph/mod.ts";
+import {
+  add,
+  type Graph,
+  graph,
+  graphFlops,
+  scale,
+  sourceName,
+  withEvalNorms,
+} from "../graph/mod.ts";
 import { findGatedPairs, type GatedPairNodes } from "../gating/structure.ts";
 import { classificationLoss, resnet20 } from "../models/mod.ts";
 import { memorySummary, planGraph } from "../plan/mod.ts";
@@ -346,6 +354,7 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
     paramsPerDomain: [...own.values()].reduce((s, v) => s + v.length, 0),
     trainingBytes,
     msPerStep: msSteps > 0 ? msTotal / msSteps : 0,
+    flopsPerStep: graphFlops(g.train.graph),
     params: own,
     checkpoint: finalPath,
   };

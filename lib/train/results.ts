@@ -18,6 +18,8 @@ export interface RunResult {
   readonly trainingBytes: number;
   /** Mean wall-clock milliseconds per training step. */
   readonly msPerStep: number;
+  /** Conv and matmul FLOPs of one training step (forward and backward), from the graph. */
+  readonly flopsPerStep: number;
 }
 
 /** The content of `results.json`. */
@@ -42,6 +44,8 @@ export interface MethodSummary {
   readonly trainingBytes: number;
   /** Mean ms per step. */
   readonly msPerStep: number;
+  /** FLOPs per training step (max over domains). */
+  readonly flopsPerStep: number;
 }
 
 /** Groups runs by method, in first-seen order. */
@@ -57,6 +61,7 @@ export function summarize(runs: readonly RunResult[]): MethodSummary[] {
       paramsPerDomain: Math.max(...rs.map((r) => r.paramsPerDomain)),
       trainingBytes: Math.max(...rs.map((r) => r.trainingBytes)),
       msPerStep: avg((r) => r.msPerStep),
+      flopsPerStep: Math.max(...rs.map((r) => r.flopsPerStep)),
     };
   });
 }
@@ -72,13 +77,13 @@ export function resultsTable(results: Results): string {
       pct(s.meanTop1)
     } | ${s.paramsPerDomain.toLocaleString("en-US")} | ${mb(s.trainingBytes)} | ${
       s.msPerStep.toFixed(0)
-    } |`
+    } | ${(s.flopsPerStep / 1e9).toFixed(2)} |`
   );
   return [
     `| method | ${
       domains.join(" | ")
-    } | mean top-1 | params/domain | training MB (fp32) | ms/step |`,
-    `|---|${domains.map(() => "---:").join("|")}|---:|---:|---:|---:|`,
+    } | mean top-1 | params/domain | training MB (fp32) | ms/step | GFLOP/step |`,
+    `|---|${domains.map(() => "---:").join("|")}|---:|---:|---:|---:|---:|`,
     ...rows,
   ].join("\n");
 }

@@ -83,7 +83,9 @@ export async function runTraining(
       log(
         `${method}/${domain}: top-1 ${(100 * r.top1).toFixed(1)}%, ${r.paramsPerDomain} params, ${
           (r.trainingBytes / 1e6).toFixed(1)
-        } MB, ${r.msPerStep.toFixed(0)} ms/step (batch ${batch}) → ${checkpoint}`,
+        } MB, ${r.msPerStep.toFixed(0)} ms/step, ${
+          (r.flopsPerStep / 1e9).toFixed(2)
+        } GFLOP/step (batch ${batch}) → ${checkpoint}`,
       );
     }
   }
