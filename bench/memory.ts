@@ -3,7 +3,7 @@
  * each adaptation method and prints trainable parameters, bytes stored per
  * domain, saved activations, the arena peak and the total training memory
  * (weights + gradients + optimizer state + arena), with its ratio to
- * fine-tuning. MB = 10^6 bytes.
+ * fine-tuning, and the conv and matmul FLOPs of one step. MB = 10^6 bytes.
  *
  * ```sh
  * deno task memory [--model resnet18|resnet20|resnet50|resnet56] [--method <name>|all]
@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { grad } from "../lib/autodiff/mod.ts";
-import { isTrainable, numel, params } from "../lib/graph/mod.ts";
+import { graphFlops, isTrainable, numel, params } from "../lib/graph/mod.ts";
 import { type MethodName, METHODS, perDomainBytes } from "../lib/adapt/mod.ts";
 import {
   classificationLoss,
@@ -83,6 +83,8 @@ export interface MemoryRow extends MemorySummary {
   readonly trainableParams: number;
   /** Bytes stored per domain on disk (per-domain parameters at their stored precision). */
   readonly perDomainBytes: number;
+  /** Conv and matmul FLOPs of one training step, forward and backward. */
+  readonly flopsPerStep: number;
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -158,7 +160,12 @@ export function memoryRow(
     0,
   );
   return {
-    row: { ...summary, trainableParams, perDomainBytes: perDomainBytes(g.graph, m) },
+    row: {
+      ...summary,
+      trainableParams,
+      perDomainBytes: perDomainBytes(g.graph, m),
+      flopsPerStep: graphFlops(g.graph),
+    },
     report: () => `== ${a.model} ${method}\n${planReport(plan).text}`,
   };
 }
@@ -191,9 +198,9 @@ export function count(n: number): string {
 }
 
 /**
- * The rows as a text table in MB (10^6 bytes); the last two columns are how
- * many times less than fine-tuning (`reference`) the method needs in total
- * training memory and in saved activations.
+ * The rows as a text table in MB (10^6 bytes); `ft/x` columns say how many
+ * times less than fine-tuning (`reference`) the method needs in total
+ * training memory, in saved activations and in FLOPs per step.
  */
 export function formatTable(rows: readonly MemoryRow[], reference: MemoryRow): string {
   const head = [
@@ -209,6 +216,8 @@ export function formatTable(rows: readonly MemoryRow[], reference: MemoryRow): s
     "total MB",
     "ft/total",
     "ft/saved",
+    "GFLOP/step",
+    "ft/FLOPs",
   ];
   const body = rows.map((r) => [
     r.method,
@@ -225,6 +234,8 @@ export function formatTable(rows: readonly MemoryRow[], reference: MemoryRow): s
     ].map(megabytes),
     times(reference.totalBytes, r.totalBytes),
     times(reference.savedActivationBytes, r.savedActivationBytes),
+    (r.flopsPerStep / 1e9).toFixed(2),
+    times(reference.flopsPerStep, r.flopsPerStep),
   ]);
   const width = head.map((h, k) => Math.max(h.length, ...body.map((r) => r[k].length)));
   const line = (r: readonly string[]) =>

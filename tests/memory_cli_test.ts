@@ -106,7 +106,7 @@ Deno.test("CLI table: title, one row per method, fine-tuning's ratio is 1", asyn
   assert.match(lines[0], /^resnet20, batch 2, 32×32, 100 classes, optimizer sgd, fp32/);
   assert.match(lines[1], /^method\s+trainable\s+per-domain MB\s+saved MB\s+arena MB/);
   assert.equal(lines.length, 2 + METHOD_NAMES.length);
-  assert.match(lines[2], /^finetune .* 1\.00×\s+1\.00×$/);
+  assert.match(lines[2], /^finetune .* 1\.00×\s+1\.00×\s+\d+\.\d\d\s+1\.00×$/);
 });
 
 Deno.test("parseMemoryArgs: defaults, a leading --, typed errors", () => {
@@ -167,6 +167,7 @@ const row = (method: string, total: number, saved: number): MemoryRow => ({
   totalBytes: total,
   trainableParams: 1234567,
   perDomainBytes: 3_000_000,
+  flopsPerStep: total * 10,
 });
 
 Deno.test("formatTable, times, count, tableTitle and memoryJson are plain functions of their input", () => {
@@ -175,12 +176,12 @@ Deno.test("formatTable, times, count, tableTitle and memoryJson are plain functi
   const text = formatTable([ft, d], ft);
   const [head, a, b] = text.split("\n");
   assert.match(head, /^method\s+trainable\s+per-domain MB\s+saved MB\s+arena MB\s+bound MB/);
-  assert.match(head, /total MB\s+ft\/total\s+ft\/saved$/);
+  assert.match(head, /total MB\s+ft\/total\s+ft\/saved\s+GFLOP\/step\s+ft\/FLOPs$/);
   assert.match(
     a,
-    /^finetune\s+1,234,567\s+3\.00\s+40\.00\s+50\.00\s+25\.00 .* 100\.00\s+1\.00×\s+1\.00×$/,
+    /^finetune\s+1,234,567\s+3\.00\s+40\.00\s+50\.00\s+25\.00 .* 100\.00\s+1\.00×\s+1\.00×\s+1\.00\s+1\.00×$/,
   );
-  assert.match(b, /^da3\s+.* 20\.00\s+5\.00×\s+40\.00×$/);
+  assert.match(b, /^da3\s+.* 20\.00\s+5\.00×\s+40\.00×\s+0\.20\s+5\.00×$/);
   assert.equal(new Set(text.split("\n").map((l) => l.length)).size, 1, "aligned columns");
   assert.equal(times(10, 4), "2.50×");
   assert.equal(count(25557032), "25,557,032");
