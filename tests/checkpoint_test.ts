@@ -29,6 +29,29 @@ Deno.test("a checkpoint round-trips parameters, state and metadata", async () =>
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a checkpoint keeps DA³ options; malformed stored options are rejected", async () => {
+  const dir = await Deno.makeTempDir();
+  const hash = await hashParams(backbone);
+  const meta = { method: "da3", domain: "fashion", backbone: hash, epoch: 1 };
+  const options = { reduction: 4, source: "block" as const };
+  await saveCheckpoint(`${dir}/c.safetensors`, { ...meta, options }, adaptor);
+  assert.deepEqual((await loadCheckpoint(`${dir}/c.safetensors`, hash)).meta.options, options);
+  await saveCheckpoint(`${dir}/d.safetensors`, { ...meta, options: {} }, adaptor);
+  assert.equal((await loadCheckpoint(`${dir}/d.safetensors`, hash)).meta.options, undefined);
+  const bytes = await Deno.readFile(`${dir}/c.safetensors`);
+  const text = new TextDecoder().decode(bytes.subarray(0, 600));
+  const at = text.indexOf('"block');
+  assert.ok(at > 0, "options are in the header");
+  bytes.set(new TextEncoder().encode('"wrong'), at);
+  await Deno.writeFile(`${dir}/e.safetensors`, bytes);
+  await assert.rejects(() => loadCheckpoint(`${dir}/e.safetensors`, hash), (e: unknown) => {
+    assert.ok(e instanceof CheckpointError, String(e));
+    assert.match(e.message, /source/);
+    return true;
+  });
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("a checkpoint for another backbone is rejected, naming both hashes", async () => {
   const dir = await Deno.makeTempDir();
   const hash = await hashParams(backbone);

@@ -29,6 +29,10 @@ const bad: [string[], string[]][] = [
   [["--lr", "-1"], ["lr"]],
   [["--budget-mb", "0"], ["budgetMb"]],
   [["--frobnicate"], ["frobnicate"]],
+  [["--da3-placement", "nowhere"], ["da3.placement", "every", "last"]],
+  [["--da3-source", "head"], ["da3.source", "pair", "block"]],
+  [["--da3-reduction", "0"], ["da3.reduction"]],
+  [["--method", "finetune", "--da3-reduction", "4"], ["da3", "--method da3"]],
 ];
 
 for (const [flags, names] of bad) {
@@ -40,6 +44,21 @@ for (const [flags, names] of bad) {
     });
   });
 }
+
+Deno.test("DA³ options come from --da3-* flags, merged over a config file's", async () => {
+  const c = await trainConfigFromArgs(["--", "--da3-reduction", "4", "--da3-spatial"]);
+  assert.ok(c !== "help");
+  assert.deepEqual(c.da3, { reduction: 4, spatial: true });
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(path, JSON.stringify({ da3: { source: "block", reduction: 2 } }));
+  const f = await trainConfigFromArgs(["--config", path, "--da3-reduction", "8"]);
+  assert.ok(f !== "help");
+  assert.deepEqual(f.da3, { reduction: 8, source: "block" });
+  const none = await trainConfigFromArgs([]);
+  assert.ok(none !== "help");
+  assert.deepEqual(none.da3, {});
+  await Deno.remove(path);
+});
 
 Deno.test("a config file is validated and flags override it", async () => {
   const path = await Deno.makeTempFile({ suffix: ".json" });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { cpuRuntime, type Dataset, initParams } from "../mod.ts";
-import { hashParams, loadCheckpoint } from "../lib/train/checkpoint.ts";
+import { CheckpointError, hashParams, loadCheckpoint } from "../lib/train/checkpoint.ts";
 import {
   type DomainJob,
   evaluate,
@@ -91,6 +91,24 @@ Deno.test("resuming after an epoch continues bit-exactly", async () => {
   assert.equal(resumed.top1, straight.top1);
   await Deno.remove(a, { recursive: true });
   await Deno.remove(b, { recursive: true });
+});
+
+Deno.test("DA³ options shape the adaptor, are stored, and a resume with other options is refused", async () => {
+  const adaptorValues = (reduction: number) =>
+    [...initParams(methodGraphs("da3", 3, 2, { da3: { reduction } }).train.graph, 1)]
+      .filter(([k]) => k.includes(".da3."))
+      .reduce((n, [, v]) => n + v.length, 0);
+  assert.ok(adaptorValues(4) > adaptorValues(16), "a smaller reduction has more adaptor weights");
+  const out = await Deno.makeTempDir();
+  const r = await trainDomain(job(out, { da3: { reduction: 4 } }));
+  assert.deepEqual((await loadCheckpoint(r.checkpoint, backboneHash)).meta.options, {
+    reduction: 4,
+  });
+  await assert.rejects(
+    () => trainDomain(job(out, { epochs: 2, resume: true })),
+    (e: unknown) => e instanceof CheckpointError && /reduction/.test(e.message),
+  );
+  await Deno.remove(out, { recursive: true });
 });
 
 Deno.test("a NaN loss stops with TrainingError and keeps the last good checkpoint", async () => {

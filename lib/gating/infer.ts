@@ -3,7 +3,7 @@
  * per-domain adaptor and head parameters, and per-domain gate calibrations.
  * @module
  */
-import { da3 } from "../adapt/da3.ts";
+import { da3, type Da3Options } from "../adapt/da3.ts";
 import { resnet20 } from "../models/resnet_cifar.ts";
 import type { Model } from "../models/model.ts";
 import type { ParamStore } from "../runtime/data.ts";
@@ -30,9 +30,9 @@ export interface Da3Model {
   readonly domains: ReadonlyMap<string, DomainWeights>;
 }
 
-/** Builds the batch-1 DA³ ResNet-20 (default DA³ options) with `classes` outputs. */
-export function da3Resnet20(classes: number): Model {
-  return resnet20({ adaptor: da3().adaptor, classes, batch: 1 });
+/** Builds the batch-1 DA³ ResNet-20 with `classes` outputs (default DA³ options unless given). */
+export function da3Resnet20(classes: number, options: Da3Options = {}): Model {
+  return resnet20({ adaptor: da3(options).adaptor, classes, batch: 1 });
 }
 
 /** Options of {@linkcode infer}. */

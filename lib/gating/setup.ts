@@ -46,10 +46,10 @@ function first(n: number): Int32Array {
 export async function setupDomain(options: DomainSetupOptions): Promise<DomainSetup> {
   const info = domainInfo(options.domain);
   const data = await loadGatingData(options.domain, { testLimit: options.testLimit ?? 1000 });
-  const { params } = await loadAdapted(options.backbone, options.checkpoint);
+  const { params, options: da3Options } = await loadAdapted(options.backbone, options.checkpoint);
   const cal = Math.min(options.calibration ?? 300, data.calibration.labels.length);
   return {
-    model: da3Resnet20(info.classes.length),
+    model: da3Resnet20(info.classes.length, da3Options),
     params,
     test: makeBatch(data.test, first(data.test.labels.length), data.stats),
     calibration: makeBatch(data.calibration, first(cal), data.stats).x,

@@ -4,6 +4,7 @@
  * @module
  */
 import { readSafetensorsFile, toFloat32Array } from "../io/safetensors.ts";
+import type { Da3Options } from "../adapt/mod.ts";
 import type { ParamStore } from "../runtime/data.ts";
 import { hashParams, loadCheckpoint } from "../train/checkpoint.ts";
 
@@ -15,6 +16,8 @@ export interface AdaptedWeights {
   readonly method: string;
   /** The checkpoint's domain. */
   readonly domain: string;
+  /** The DA³ options the checkpoint was trained with (empty: defaults). */
+  readonly options: Da3Options;
 }
 
 /** Reads every tensor of a backbone safetensors file as f32 parameters. */
@@ -37,5 +40,10 @@ export async function loadAdapted(
   const ckpt = await loadCheckpoint(checkpointPath, await hashParams(backbone));
   const params: ParamStore = new Map(backbone);
   for (const [k, w] of ckpt.params) params.set(k, w);
-  return { params, method: ckpt.meta.method, domain: ckpt.meta.domain };
+  return {
+    params,
+    method: ckpt.meta.method,
+    domain: ckpt.meta.domain,
+    options: ckpt.meta.options ?? {},
+  };
 }

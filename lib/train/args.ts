@@ -23,6 +23,10 @@ const FLAGS = {
   data: { type: "string" },
   "bn-stats": { type: "string" },
   "gate-sparsity": { type: "string" },
+  "da3-reduction": { type: "string" },
+  "da3-spatial": { type: "boolean" },
+  "da3-placement": { type: "string" },
+  "da3-source": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -41,6 +45,12 @@ function num(v: string | undefined): number | string | undefined {
 function list(v: string | undefined, all?: readonly string[]): string[] | undefined {
   if (v === undefined) return undefined;
   return v === "all" && all ? [...all] : v.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/** `o` without its undefined fields, or undefined when none is left. */
+function defined(o: Record<string, unknown>): Record<string, unknown> | undefined {
+  const kept = Object.entries(o).filter(([, v]) => v !== undefined);
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
 /** The flags' raw values, keyed like {@linkcode TrainConfig}; unknown flags throw ConfigError. */
@@ -74,6 +84,12 @@ export function flagsToRaw(
     data: values.data,
     gateSparsity: num(values["gate-sparsity"]),
     bnStats: values["bn-stats"],
+    da3: defined({
+      reduction: num(values["da3-reduction"]),
+      spatial: values["da3-spatial"],
+      placement: values["da3-placement"],
+      source: values["da3-source"],
+    }),
   };
   for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
   return { raw, config: values.config, help: values.help ?? false };
@@ -91,7 +107,8 @@ export async function trainConfigFromArgs(args: readonly string[]): Promise<Trai
       throw new ConfigError(`config file ${config}: ${(e as Error).message}`);
     }
   }
-  return parseTrainConfig({ ...file, ...raw });
+  const da3 = file.da3 && raw.da3 ? { da3: { ...file.da3 as object, ...raw.da3 as object } } : {};
+  return parseTrainConfig({ ...file, ...raw, ...da3 });
 }
 
 /** Usage text. */
@@ -99,4 +116,6 @@ export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
   [--backend auto|webgpu|cpu] [--budget-mb MB] [--out DIR] [--seed N] [--resume]
   [--limit N (training examples per domain)] [--data embedded|cache] [--bn-stats source|domain]
-  [--gate-sparsity λ (DA³: train adaptors that close gates)] [--config file.json]`;
+  [--gate-sparsity λ (DA³: train adaptors that close gates)]
+  [--da3-reduction r] [--da3-spatial] [--da3-placement every|last] [--da3-source pair|block]
+  [--config file.json]`;

@@ -10,7 +10,9 @@ import {
   toFloat32Array,
   writeSafetensorsFileAtomic,
 } from "../io/safetensors.ts";
+import type { Da3Options } from "../adapt/mod.ts";
 import type { ParamStore } from "../runtime/data.ts";
+import { parseDa3Options } from "./config.ts";
 
 /** Metadata stored with every checkpoint (all strings on disk). */
 export interface CheckpointMeta {
@@ -24,6 +26,8 @@ export interface CheckpointMeta {
   readonly epoch: number;
   /** Test top-1 in [0, 1], when evaluated. */
   readonly top1?: number;
+  /** The method's design options (DA³'s), when not all defaults. */
+  readonly options?: Da3Options;
 }
 
 /** A loaded checkpoint. */
@@ -69,6 +73,14 @@ function f32(data: Float32Array): SafetensorsTensor {
   return { dtype: "F32", shape: [data.length], data };
 }
 
+function checkpointOptions(path: string, json: string): Da3Options {
+  try {
+    return parseDa3Options(json);
+  } catch (e) {
+    throw new CheckpointError(`${path}: ${(e as Error).message}`);
+  }
+}
+
 /** Writes a checkpoint atomically (temporary file, then rename). */
 export async function saveCheckpoint(
   path: string,
@@ -87,6 +99,9 @@ export async function saveCheckpoint(
     epoch: String(meta.epoch),
   };
   if (meta.top1 !== undefined) metadata.top1 = String(meta.top1);
+  if (meta.options && Object.keys(meta.options).length > 0) {
+    metadata.options = JSON.stringify(meta.options);
+  }
   await writeSafetensorsFileAtomic(path, tensors, metadata);
 }
 
@@ -117,6 +132,9 @@ export async function loadCheckpoint(path: string, backbone: string): Promise<Ch
     backbone: metadata.backbone,
     epoch: Number(metadata.epoch),
     ...(metadata.top1 !== undefined ? { top1: Number(metadata.top1) } : {}),
+    ...(metadata.options !== undefined
+      ? { options: checkpointOptions(path, metadata.options) }
+      : {}),
   };
   return { meta, params, state };
 }

@@ -4,10 +4,18 @@
  * @module
  */
 import { z } from "zod";
-import { type MethodName, METHODS } from "../adapt/mod.ts";
+import { type Da3Options, type MethodName, METHODS } from "../adapt/mod.ts";
 
 /** The adaptation methods `deno task train` knows: every built-in method. */
 export const METHOD_NAMES = Object.keys(METHODS) as [MethodName, ...MethodName[]];
+
+/** DA³'s design parameters (see {@linkcode Da3Options}); every field optional, defaults in `da3()`. */
+export const Da3OptionsSchema = z.object({
+  reduction: z.number().int().min(1).max(1024).optional(),
+  spatial: z.boolean().optional(),
+  placement: z.enum(["every", "last"]).optional(),
+  source: z.enum(["pair", "block"]).optional(),
+}).strict();
 
 /** The schema of a training run's configuration. */
 export const TrainConfigSchema = z.object({
@@ -26,9 +34,13 @@ export const TrainConfigSchema = z.object({
   data: z.enum(["embedded", "cache"]).default("embedded"),
   bnStats: z.enum(["source", "domain"]).default("source"),
   gateSparsity: z.number().min(0).max(100).default(0),
+  da3: Da3OptionsSchema.default({}),
 }).strict().refine((c) => c.gateSparsity === 0 || c.method.every((m) => m === "da3"), {
   path: ["gateSparsity"],
   message: "applies to --method da3 only",
+}).refine((c) => Object.keys(c.da3).length === 0 || c.method.includes("da3"), {
+  path: ["da3"],
+  message: "DA³ options need --method da3",
 });
 
 /** A validated training configuration. */
@@ -56,4 +68,18 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
     return `${field}: ${issue.message}${keys}${allowed}`;
   });
   throw new ConfigError(`invalid training config:\n  ${lines.join("\n  ")}`);
+}
+
+/** Reads DA³ options stored as JSON (e.g. in a checkpoint); throws ConfigError naming the field. */
+export function parseDa3Options(json: string): Da3Options {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (e) {
+    throw new ConfigError(`DA³ options: ${(e as Error).message}`);
+  }
+  const r = Da3OptionsSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const fields = r.error.issues.map((i) => `${i.path.join(".") || "(options)"}: ${i.message}`);
+  throw new ConfigError(`DA³ options: ${fields.join("; ")}`);
 }

@@ -5,7 +5,7 @@
  * final checkpoint (only its own parameters).
  * @module
  */
-import { type MethodName, METHODS, perDomainParams } from "../adapt/mod.ts";
+import { da3, type Da3Options, type MethodName, METHODS, perDomainParams } from "../adapt/mod.ts";
 import { grad } from "../autodiff/mod.ts";
 import { batches, type ChannelStats, channelStats, type Dataset, domainInfo } from "../data/mod.ts";
 import {
@@ -23,7 +23,12 @@ import { memorySummary, planGraph } from "../plan/mod.ts";
 import type { ParamStore, Runtime, TensorData } from "../runtime/data.ts";
 import { initParams } from "../runtime/params.ts";
 import { type BnProbe, bnProbe, domainBnProbe, setRunningStats } from "./bn_stats.ts";
-import { type CheckpointMeta, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import {
+  CheckpointError,
+  type CheckpointMeta,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
 import {
   initOptimizer,
   type OptimizerConfig,
@@ -82,6 +87,8 @@ export interface DomainJob {
   readonly bnStats?: "source" | "domain";
   /** Weight λ of the gate-sparsity penalty (DA³ only; default 0: none). */
   readonly gateSparsity?: number;
+  /** DA³'s design parameters (DA³ only; default: `da3()`'s); stored in the checkpoints. */
+  readonly da3?: Da3Options;
   /** Receives progress lines (default: the terminal's progress bar). */
   readonly progress?: (line: string, final: boolean) => void;
 }
@@ -116,6 +123,8 @@ export interface MethodGraphs {
 export interface MethodGraphOptions {
   /** Adds `λ ·` {@linkcode gateSparsityPenalty} to the loss (DA³ only; default 0). */
   readonly gateSparsity?: number;
+  /** DA³'s design parameters (DA³ only; default: `da3()`'s). */
+  readonly da3?: Da3Options;
 }
 
 /** Builds the graphs of `method` on ResNet-20 for `classes` and `batch`. */
@@ -125,7 +134,7 @@ export function methodGraphs(
   batch: number,
   options: MethodGraphOptions = {},
 ): MethodGraphs {
-  const m = METHODS[method]();
+  const m = method === "da3" ? da3(options.da3) : METHODS[method]();
   const model = resnet20({ adaptor: m.adaptor, classes, batch, size: 32 });
   const lambda = options.gateSparsity ?? 0;
   const gated = lambda > 0 ? findGatedPairs(model, graph(model.logits)) : [];
@@ -242,7 +251,11 @@ async function recalibrate(
 /** Trains `job.method` on `job.domain`; resumable; returns the run's figures and parameters. */
 export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
   const classes = job.train.classes.length;
-  const g = methodGraphs(job.method, classes, job.batch, { gateSparsity: job.gateSparsity });
+  const options = job.method === "da3" ? job.da3 ?? {} : {};
+  const g = methodGraphs(job.method, classes, job.batch, {
+    gateSparsity: job.gateSparsity,
+    da3: options,
+  });
   const plan = planGraph(g.train, { optimizer: job.optimizer });
   const trainingBytes = memorySummary(plan, {
     model: "resnet20",
@@ -265,6 +278,12 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
   }
   if (job.resume && await exists(epochPath)) {
     const c = await loadCheckpoint(epochPath, job.backboneHash);
+    if (JSON.stringify(c.meta.options ?? {}) !== JSON.stringify(options)) {
+      throw new CheckpointError(
+        `${epochPath} was trained with options ${JSON.stringify(c.meta.options ?? {})}, ` +
+          `this run asks for ${JSON.stringify(options)}`,
+      );
+    }
     for (const [k, v] of c.params) params.set(k, v);
     state = stateFromTensors(config, c.state);
     start = c.meta.epoch;
@@ -328,6 +347,7 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
       domain: job.domain,
       backbone: job.backboneHash,
       epoch: epoch + 1,
+      options,
     };
     const loop = stateTensors(state);
     loop.set("ms", Float32Array.of(msTotal));
@@ -346,6 +366,7 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
     backbone: job.backboneHash,
     epoch: job.epochs,
     top1,
+    options,
   }, own);
   return {
     method: job.method,

@@ -21,7 +21,7 @@ export function targetDomains(): string[] {
 /** The batch for a method: the configured one, or the largest that fits `budgetMb`. */
 export function batchFor(method: MethodName, config: TrainConfig, classes: number): number {
   if (config.budgetMb === undefined) return config.batch;
-  const options = { gateSparsity: config.gateSparsity };
+  const options = { gateSparsity: config.gateSparsity, da3: config.da3 };
   return planFor((b) => methodGraphs(method, classes, b, options).train, {
     budgetBytes: config.budgetMb * 1e6,
     optimizer: config.optimizer,
@@ -76,6 +76,7 @@ export async function runTraining(
         out: config.out,
         resume: config.resume,
         gateSparsity: config.gateSparsity,
+        da3: config.da3,
         bnStats: config.bnStats,
       });
       const { params: _, checkpoint, ...result } = r;
