@@ -12,6 +12,7 @@ import {
   isTrainable,
   mean,
   mul,
+  numel,
   param,
   params,
   sourceName,
@@ -252,4 +253,30 @@ Deno.test("DA³ options: placement, source, reduction and the spatial term", () 
   for (const s of g.saved.filter((v) => v.tensor.dtype === "f32" && v.tensor.shape.length > 2)) {
     assert.equal(s.tensor.op, "channelMean");
   }
+});
+
+Deno.test("DA³ grid attention: 1×1 convs on x pooled to g×g; keeps only the pooled cells", () => {
+  const model = resnet20({ adaptor: da3({ grid: 4 }).adaptor, classes: 10, batch: BATCH });
+  const g = grad(classificationLoss(model));
+  const ps = params(g.graph).filter((p) => sourceName(p).includes(".da3."));
+  assert.deepEqual(
+    ps.find((p) => sourceName(p) === "layer2.0.conv1.da3.fc2.weight")?.shape,
+    [32, 1, 1, 1],
+  );
+  for (const s of g.saved.filter((v) => v.tensor.dtype === "f32" && v.tensor.shape.length > 2)) {
+    assert.equal(s.tensor.op === "avgPool2d" || s.tensor.op === "relu", true, s.tensor.op);
+    assert.deepEqual(s.tensor.shape.slice(2), [4, 4], `${s.tensor.op} [${s.tensor.shape}]`);
+  }
+  const store = initParams(g.graph, 1, new Map(BACKBONE));
+  for (const p of ps.filter((p) => sourceName(p).endsWith("fc2.weight"))) {
+    store.set(sourceName(p), new Float32Array(numel(p.shape)).fill(0.1));
+  }
+  const out = executeCpu(g.graph, { inputs: { x: IMAGE, labels: LABELS }, params: store });
+  const names = [...g.grads.keys()].map(sourceName);
+  const dw = out[1 + names.indexOf("layer3.1.conv1.da3.fc1.weight")] as Float32Array;
+  assert.ok(dw.every(Number.isFinite) && dw.some((v) => v !== 0));
+  assert.throws(
+    () => resnet20({ adaptor: da3({ grid: 3 }).adaptor, classes: 10, batch: 1 }),
+    /grid 3 must divide layer1\.0\.conv1/,
+  );
 });

@@ -32,6 +32,7 @@ const bad: [string[], string[]][] = [
   [["--da3-placement", "nowhere"], ["da3.placement", "every", "last"]],
   [["--da3-source", "head"], ["da3.source", "pair", "block"]],
   [["--da3-reduction", "0"], ["da3.reduction"]],
+  [["--da3-grid", "1.5"], ["da3.grid"]],
   [["--method", "finetune", "--da3-reduction", "4"], ["da3", "--method da3"]],
 ];
 
@@ -46,9 +47,16 @@ for (const [flags, names] of bad) {
 }
 
 Deno.test("DA³ options come from --da3-* flags, merged over a config file's", async () => {
-  const c = await trainConfigFromArgs(["--", "--da3-reduction", "4", "--da3-spatial"]);
+  const c = await trainConfigFromArgs([
+    "--",
+    "--da3-reduction",
+    "4",
+    "--da3-spatial",
+    "--da3-grid",
+    "2",
+  ]);
   assert.ok(c !== "help");
-  assert.deepEqual(c.da3, { reduction: 4, spatial: true });
+  assert.deepEqual(c.da3, { reduction: 4, spatial: true, grid: 2 });
   const path = await Deno.makeTempFile({ suffix: ".json" });
   await Deno.writeTextFile(path, JSON.stringify({ da3: { source: "block", reduction: 2 } }));
   const f = await trainConfigFromArgs(["--config", path, "--da3-reduction", "8"]);

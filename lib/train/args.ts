@@ -27,6 +27,7 @@ const FLAGS = {
   "da3-spatial": { type: "boolean" },
   "da3-placement": { type: "string" },
   "da3-source": { type: "string" },
+  "da3-grid": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -89,6 +90,7 @@ export function flagsToRaw(
       spatial: values["da3-spatial"],
       placement: values["da3-placement"],
       source: values["da3-source"],
+      grid: num(values["da3-grid"]),
     }),
   };
   for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
@@ -118,4 +120,5 @@ export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}
   [--limit N (training examples per domain)] [--data embedded|cache] [--bn-stats source|domain]
   [--gate-sparsity λ (DA³: train adaptors that close gates)]
   [--da3-reduction r] [--da3-spatial] [--da3-placement every|last] [--da3-source pair|block]
+  [--da3-grid g]
   [--config file.json]`;

@@ -15,6 +15,7 @@ export const Da3OptionsSchema = z.object({
   spatial: z.boolean().optional(),
   placement: z.enum(["every", "last"]).optional(),
   source: z.enum(["pair", "block"]).optional(),
+  grid: z.number().int().min(1).max(64).optional(),
 }).strict();
 
 /** The schema of a training run's configuration. */
