@@ -35,8 +35,8 @@ const G = graph(MODEL.logits);
  * drawn around their usual ranges, attention weights random, and the
  * attention bias of a random `closing` share of channels strongly negative.
  */
-function randomParams(seed: number, closing: number): ParamStore {
-  const p = initParams(G, seed);
+function randomParams(seed: number, closing: number, g = G): ParamStore {
+  const p = initParams(g, seed);
   const next = rng(seed * 7919 + 1);
   const u = (a: number, b: number) => a + (b - a) * next();
   for (const [name, v] of p) {
@@ -61,7 +61,9 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 }
 
-Deno.test("exact gating equals ungated inference, and gates do close", () => {
+/** Exact gating of `model` returns the ungated logits, and gates do close. */
+function checkExactGating(model: typeof MODEL): void {
+  const g = graph(model.logits);
   let runs = 0, closedRuns = 0;
   fc.assert(
     fc.property(
@@ -69,10 +71,10 @@ Deno.test("exact gating equals ungated inference, and gates do close", () => {
       fc.integer({ min: 1, max: 1 << 30 }),
       fc.integer({ min: 0, max: 80 }),
       (pSeed, xSeed, percent) => {
-        const params = randomParams(pSeed, percent / 100);
+        const params = randomParams(pSeed, percent / 100, g);
         const x = sample(xSeed);
-        const [ref] = executeCpu(G, { inputs: { x }, params }) as Float32Array[];
-        const plan = planGating(MODEL, params, "exact");
+        const [ref] = executeCpu(g, { inputs: { x }, params }) as Float32Array[];
+        const plan = planGating(model, params, "exact");
         const r = runGated(plan, params, x);
         const scale = 1 + ref.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
         assert.ok(
@@ -87,6 +89,16 @@ Deno.test("exact gating equals ungated inference, and gates do close", () => {
     { numRuns: 60, seed: 42 },
   );
   assert.ok(closedRuns >= 0.4 * runs, `channels closed in only ${closedRuns} of ${runs} cases`);
+}
+
+Deno.test("exact gating equals ungated inference, and gates do close", () => {
+  checkExactGating(MODEL);
+});
+
+Deno.test("exact gating of a grid attention (a per-cell term) equals ungated inference", () => {
+  checkExactGating(
+    resnet20({ adaptor: da3({ grid: 2 }).adaptor, classes: 10, batch: 1, size: SIZE }),
+  );
 });
 
 Deno.test("exact-l1 never closes a channel the interval bound keeps open, and is sound", () => {
