@@ -232,6 +232,8 @@ Deno.test("DA³ options: placement, source, reduction and the spatial term", () 
   const shape = (ps: Tensor[], name: string) => ps.find((p) => sourceName(p) === name)?.shape;
   assert.equal(build({}).length, 4 * 18);
   assert.equal(build({ placement: "last" }).length, 4 * 9);
+  assert.equal(build({ stages: [3] }).length, 4 * 6);
+  assert.ok(build({ stages: [2, 3] }).every((p) => !sourceName(p).startsWith("layer1.")));
   assert.equal(build({ spatial: true }).length, 5 * 18);
   assert.deepEqual(shape(build({}), "layer2.0.conv2.da3.fc1.weight"), [2, 32]);
   assert.deepEqual(shape(build({ source: "block" }), "layer2.0.conv2.da3.fc1.weight"), [1, 16]);

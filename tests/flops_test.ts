@@ -70,3 +70,17 @@ Deno.test("ResNet-20: fine-tuning costs 3× the forward convs less the stem's in
     "every block's adaptor needs input gradients through the blocks after it",
   );
 });
+
+Deno.test("DA³ on the last stage only: no input gradient reaches layer2, and the step is under half fine-tuning's FLOPs", () => {
+  const g = methodGraphs("da3", 10, 8, { da3: { stages: [3] } }).train.graph;
+  const gradInputs = g.nodes.filter((n) => n.op === "conv2dGradInput");
+  assert.ok(gradInputs.length > 0);
+  for (const n of gradInputs) {
+    const w = String(n.inputs[1].attrs.name);
+    assert.ok(w.startsWith("layer3.") && !w.startsWith("layer3.0.conv1"), w);
+    assert.ok(!w.includes("downsample"), w);
+  }
+  const ft = graphFlops(methodGraphs("finetune", 10, 8).train.graph);
+  const every = graphFlops(methodGraphs("da3", 10, 8).train.graph);
+  assert.ok(graphFlops(g) < 0.5 * ft && every > 0.6 * ft, `${graphFlops(g)} ${every} ${ft}`);
+});

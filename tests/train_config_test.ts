@@ -33,6 +33,7 @@ const bad: [string[], string[]][] = [
   [["--da3-source", "head"], ["da3.source", "pair", "block"]],
   [["--da3-reduction", "0"], ["da3.reduction"]],
   [["--da3-grid", "1.5"], ["da3.grid"]],
+  [["--da3-stages", "0"], ["da3.stages"]],
   [["--method", "finetune", "--da3-reduction", "4"], ["da3", "--method da3"]],
 ];
 
@@ -54,9 +55,11 @@ Deno.test("DA³ options come from --da3-* flags, merged over a config file's", a
     "--da3-spatial",
     "--da3-grid",
     "2",
+    "--da3-stages",
+    "2,3",
   ]);
   assert.ok(c !== "help");
-  assert.deepEqual(c.da3, { reduction: 4, spatial: true, grid: 2 });
+  assert.deepEqual(c.da3, { reduction: 4, spatial: true, grid: 2, stages: [2, 3] });
   const path = await Deno.makeTempFile({ suffix: ".json" });
   await Deno.writeTextFile(path, JSON.stringify({ da3: { source: "block", reduction: 2 } }));
   const f = await trainConfigFromArgs(["--config", path, "--da3-reduction", "8"]);

@@ -45,6 +45,18 @@ export interface Da3Options {
   readonly source?: "pair" | "block";
   /** Cells per side of the pooled attention input: 1 is `gap(x)` (default 1). */
   readonly grid?: number;
+  /**
+   * The stages (1-based, `layer1`… in torchvision names) whose blocks get
+   * adaptors (default every stage). Backward stops at the first adapted
+   * stage's input, so later stages cost fewer input gradients.
+   */
+  readonly stages?: readonly number[];
+}
+
+/** The 1-based stage of a block named `layerK.i`, or 0 when the name has none. */
+export function stageOf(blockName: string): number {
+  const m = /^layer(\d+)\./.exec(blockName);
+  return m ? Number(m[1]) : 0;
 }
 
 /** Hidden units of the attention for `cin` input channels and reduction `r`. */
@@ -128,7 +140,9 @@ export function da3(options: Da3Options = {}): Method {
     name: "da3",
     convBn: (x, pair, ctx) => {
       const y = convBnLayer(x, pair);
-      const adapted = pair.role === "main" && (placement === "every" || pair.last);
+      const inStage = !options.stages ||
+        options.stages.includes(stageOf(ctx.block?.name ?? ""));
+      const adapted = pair.role === "main" && inStage && (placement === "every" || pair.last);
       if (!adapted) return y;
       const source = options.source === "block" ? ctx.blockInput : x;
       return add(y, additiveAttention(source, pair, y.shape, options));

@@ -16,6 +16,7 @@ export const Da3OptionsSchema = z.object({
   placement: z.enum(["every", "last"]).optional(),
   source: z.enum(["pair", "block"]).optional(),
   grid: z.number().int().min(1).max(64).optional(),
+  stages: z.array(z.number().int().min(1).max(16)).min(1).optional(),
 }).strict();
 
 /** The schema of a training run's configuration. */
