@@ -233,6 +233,8 @@ Deno.test("DA³ options: placement, source, reduction and the spatial term", () 
   assert.equal(build({}).length, 4 * 18);
   assert.equal(build({ placement: "last" }).length, 4 * 9);
   assert.equal(build({ stages: [3] }).length, 4 * 6);
+  const scaled = da3({ lrScale: 3 }).lrScale!;
+  assert.deepEqual([scaled("layer1.0.conv1.da3.fc2.weight"), scaled("fc.weight")], [3, 1]);
   assert.ok(build({ stages: [2, 3] }).every((p) => !sourceName(p).startsWith("layer1.")));
   assert.equal(build({ spatial: true }).length, 5 * 18);
   assert.deepEqual(shape(build({}), "layer2.0.conv2.da3.fc1.weight"), [2, 32]);

@@ -34,6 +34,7 @@ const bad: [string[], string[]][] = [
   [["--da3-reduction", "0"], ["da3.reduction"]],
   [["--da3-grid", "1.5"], ["da3.grid"]],
   [["--da3-stages", "0"], ["da3.stages"]],
+  [["--da3-lr-scale", "0"], ["da3.lrScale"]],
   [["--method", "finetune", "--da3-reduction", "4"], ["da3", "--method da3"]],
 ];
 

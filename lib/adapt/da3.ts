@@ -51,6 +51,8 @@ export interface Da3Options {
    * stage's input, so later stages cost fewer input gradients.
    */
   readonly stages?: readonly number[];
+  /** Learning-rate multiplier of the attention parameters; the head keeps the run's (default 1). */
+  readonly lrScale?: number;
 }
 
 /** The 1-based stage of a block named `layerK.i`, or 0 when the name has none. */
@@ -148,5 +150,7 @@ export function da3(options: Da3Options = {}): Method {
       return add(y, additiveAttention(source, pair, y.shape, options));
     },
   };
-  return { name: "da3", adaptor, storedBits: FULL_PRECISION };
+  const scale = options.lrScale ?? 1;
+  const lrScale = (name: string) => (name.includes(".da3.") ? scale : 1);
+  return { name: "da3", adaptor, storedBits: FULL_PRECISION, lrScale };
 }

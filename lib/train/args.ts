@@ -29,6 +29,7 @@ const FLAGS = {
   "da3-source": { type: "string" },
   "da3-grid": { type: "string" },
   "da3-stages": { type: "string" },
+  "da3-lr-scale": { type: "string" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -93,6 +94,7 @@ export function flagsToRaw(
       source: values["da3-source"],
       grid: num(values["da3-grid"]),
       stages: list(values["da3-stages"])?.map((v) => num(v)),
+      lrScale: num(values["da3-lr-scale"]),
     }),
   };
   for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
@@ -122,5 +124,5 @@ export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}
   [--limit N (training examples per domain)] [--data embedded|cache] [--bn-stats source|domain]
   [--gate-sparsity λ (DA³: train adaptors that close gates)]
   [--da3-reduction r] [--da3-spatial] [--da3-placement every|last] [--da3-source pair|block]
-  [--da3-grid g] [--da3-stages k[,k]]
+  [--da3-grid g] [--da3-stages k[,k]] [--da3-lr-scale s]
   [--config file.json]`;
