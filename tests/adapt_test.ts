@@ -284,3 +284,26 @@ Deno.test("DA³ grid attention: 1×1 convs on x pooled to g×g; keeps only the p
     /grid 3 must divide layer1\.0\.conv1/,
   );
 });
+
+Deno.test("DA³ stem term: a zero conv of the image; keeps no fp32 activation beyond the input", () => {
+  const model = resnet20({ adaptor: da3({ stem: true }).adaptor, classes: 10, batch: BATCH });
+  const g = grad(classificationLoss(model));
+  const w = params(g.graph).find((p) => sourceName(p) === "conv1.da3.weight");
+  assert.deepEqual(w?.shape, [16, 3, 3, 3]);
+  for (const s of g.saved.filter((v) => v.tensor.dtype === "f32" && v.tensor.shape.length > 2)) {
+    assert.equal(s.tensor.op, "input", `${s.tensor.op} [${s.tensor.shape}]`);
+  }
+  const store = initParams(g.graph, 1, new Map(BACKBONE));
+  assert.ok(store.get("conv1.da3.weight")!.every((v) => v === 0));
+  for (const p of params(g.graph).filter((p) => sourceName(p).endsWith("fc2.weight"))) {
+    store.set(sourceName(p), new Float32Array(numel(p.shape)).fill(0.1));
+  }
+  const out = executeCpu(g.graph, { inputs: { x: IMAGE, labels: LABELS }, params: store });
+  const names = [...g.grads.keys()].map(sourceName);
+  const dw = out[1 + names.indexOf("conv1.da3.weight")] as Float32Array;
+  assert.ok(dw.every(Number.isFinite) && dw.some((v) => v !== 0));
+  assert.equal(
+    params(graph(cifar("da3").logits)).filter((p) => sourceName(p) === "conv1.da3.weight").length,
+    0,
+  );
+});

@@ -58,9 +58,10 @@ Deno.test("DA³ options come from --da3-* flags, merged over a config file's", a
     "2",
     "--da3-stages",
     "2,3",
+    "--da3-stem",
   ]);
   assert.ok(c !== "help");
-  assert.deepEqual(c.da3, { reduction: 4, spatial: true, grid: 2, stages: [2, 3] });
+  assert.deepEqual(c.da3, { reduction: 4, spatial: true, grid: 2, stages: [2, 3], stem: true });
   const path = await Deno.makeTempFile({ suffix: ".json" });
   await Deno.writeTextFile(path, JSON.stringify({ da3: { source: "block", reduction: 2 } }));
   const f = await trainConfigFromArgs(["--config", path, "--da3-reduction", "8"]);
@@ -79,6 +80,8 @@ Deno.test("a config file is validated and flags override it", async () => {
   assert.ok(c !== "help" && c.epochs === 5 && c.lr === 0.01 && c.batch === 8);
   await Deno.writeTextFile(path, JSON.stringify({ epochs: 5, colour: "red" }));
   await assert.rejects(() => trainConfigFromArgs(["--config", path]), /colour/);
+  await Deno.writeTextFile(path, JSON.stringify({ da3: { stem: "yes" } }));
+  await assert.rejects(() => trainConfigFromArgs(["--config", path]), /da3\.stem/);
   assert.throws(() => parseTrainConfig({ method: "da3" }), /method/);
   await Deno.remove(path);
 });

@@ -53,6 +53,12 @@ export interface Da3Options {
   readonly stages?: readonly number[];
   /** Learning-rate multiplier of the attention parameters; the head keeps the run's (default 1). */
   readonly lrScale?: number;
+  /**
+   * Also adapt the stem: add a zero-initialised conv of the image with the
+   * stem's geometry before its activation (default false). Its weight
+   * gradient reads only the input batch, which training holds anyway.
+   */
+  readonly stem?: boolean;
 }
 
 /** The 1-based stage of a block named `layerK.i`, or 0 when the name has none. */
@@ -135,6 +141,13 @@ function gridAttention(
   return upsampleNearest(add(conv2d(hid, w2), b2), out[2] / grid);
 }
 
+/** The stem's additive term: a zero-initialised conv of the image with the stem conv's geometry. */
+function stemTerm(x: Tensor, pair: ConvBnSpec): Tensor {
+  const { outChannels: o, inChannels: i, kernel: k } = pair;
+  const w = param(`${pair.conv}.da3.weight`, [o, i, k, k], { init: "zeros" });
+  return conv2d(x, w, { stride: pair.stride, padding: pair.padding });
+}
+
 /** Frozen backbone with eval statistics; additive attention on block pairs; new head. */
 export function da3(options: Da3Options = {}): Method {
   const placement = options.placement ?? "every";
@@ -142,6 +155,7 @@ export function da3(options: Da3Options = {}): Method {
     name: "da3",
     convBn: (x, pair, ctx) => {
       const y = convBnLayer(x, pair);
+      if (pair.role === "stem") return options.stem ? add(y, stemTerm(x, pair)) : y;
       const inStage = !options.stages ||
         options.stages.includes(stageOf(ctx.block?.name ?? ""));
       const adapted = pair.role === "main" && inStage && (placement === "every" || pair.last);

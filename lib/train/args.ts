@@ -30,6 +30,7 @@ const FLAGS = {
   "da3-grid": { type: "string" },
   "da3-stages": { type: "string" },
   "da3-lr-scale": { type: "string" },
+  "da3-stem": { type: "boolean" },
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -95,6 +96,7 @@ export function flagsToRaw(
       grid: num(values["da3-grid"]),
       stages: list(values["da3-stages"])?.map((v) => num(v)),
       lrScale: num(values["da3-lr-scale"]),
+      stem: values["da3-stem"],
     }),
   };
   for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
@@ -124,5 +126,5 @@ export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}
   [--limit N (training examples per domain)] [--data embedded|cache] [--bn-stats source|domain]
   [--gate-sparsity λ (DA³: train adaptors that close gates)]
   [--da3-reduction r] [--da3-spatial] [--da3-placement every|last] [--da3-source pair|block]
-  [--da3-grid g] [--da3-stages k[,k]] [--da3-lr-scale s]
+  [--da3-grid g] [--da3-stages k[,k]] [--da3-lr-scale s] [--da3-stem]
   [--config file.json]`;

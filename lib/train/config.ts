@@ -18,6 +18,7 @@ export const Da3OptionsSchema = z.object({
   grid: z.number().int().min(1).max(64).optional(),
   stages: z.array(z.number().int().min(1).max(16)).min(1).optional(),
   lrScale: z.number().positive().max(1000).optional(),
+  stem: z.boolean().optional(),
 }).strict();
 
 /** The schema of a training run's configuration. */
