@@ -259,6 +259,16 @@ Deno.test("DA³ options: placement, source, reduction and the spatial term", () 
   }
 });
 
+/** With every attention's W₂ at 0.1, the gradient of parameter `name` is finite and not all zero. */
+function assertLiveGradient(g: GradResult, store: ParamStore, name: string): void {
+  for (const p of params(g.graph).filter((p) => sourceName(p).endsWith("fc2.weight"))) {
+    store.set(sourceName(p), new Float32Array(numel(p.shape)).fill(0.1));
+  }
+  const out = executeCpu(g.graph, { inputs: { x: IMAGE, labels: LABELS }, params: store });
+  const dw = out[1 + [...g.grads.keys()].map(sourceName).indexOf(name)] as Float32Array;
+  assert.ok(dw && dw.every(Number.isFinite) && dw.some((v) => v !== 0), name);
+}
+
 Deno.test("DA³ grid attention: 1×1 convs on x pooled to g×g; keeps only the pooled cells", () => {
   const model = resnet20({ adaptor: da3({ grid: 4 }).adaptor, classes: 10, batch: BATCH });
   const g = grad(classificationLoss(model));
@@ -271,14 +281,7 @@ Deno.test("DA³ grid attention: 1×1 convs on x pooled to g×g; keeps only the p
     assert.ok(s.tensor.op === "avgPool2d" || s.tensor.op === "relu", s.tensor.op);
     assert.deepEqual(s.tensor.shape.slice(2), [4, 4], `${s.tensor.op} [${s.tensor.shape}]`);
   }
-  const store = initParams(g.graph, 1, new Map(BACKBONE));
-  for (const p of ps.filter((p) => sourceName(p).endsWith("fc2.weight"))) {
-    store.set(sourceName(p), new Float32Array(numel(p.shape)).fill(0.1));
-  }
-  const out = executeCpu(g.graph, { inputs: { x: IMAGE, labels: LABELS }, params: store });
-  const names = [...g.grads.keys()].map(sourceName);
-  const dw = out[1 + names.indexOf("layer3.1.conv1.da3.fc1.weight")] as Float32Array;
-  assert.ok(dw.every(Number.isFinite) && dw.some((v) => v !== 0));
+  assertLiveGradient(g, initParams(g.graph, 1, new Map(BACKBONE)), "layer3.1.conv1.da3.fc1.weight");
   assert.throws(
     () => resnet20({ adaptor: da3({ grid: 3 }).adaptor, classes: 10, batch: 1 }),
     /grid 3 must divide layer1\.0\.conv1/,
@@ -295,13 +298,7 @@ Deno.test("DA³ stem term: a zero conv of the image; keeps no fp32 activation be
   }
   const store = initParams(g.graph, 1, new Map(BACKBONE));
   assert.ok(store.get("conv1.da3.weight")!.every((v) => v === 0));
-  for (const p of params(g.graph).filter((p) => sourceName(p).endsWith("fc2.weight"))) {
-    store.set(sourceName(p), new Float32Array(numel(p.shape)).fill(0.1));
-  }
-  const out = executeCpu(g.graph, { inputs: { x: IMAGE, labels: LABELS }, params: store });
-  const names = [...g.grads.keys()].map(sourceName);
-  const dw = out[1 + names.indexOf("conv1.da3.weight")] as Float32Array;
-  assert.ok(dw.every(Number.isFinite) && dw.some((v) => v !== 0));
+  assertLiveGradient(g, store, "conv1.da3.weight");
   assert.equal(
     params(graph(cifar("da3").logits)).filter((p) => sourceName(p) === "conv1.da3.weight").length,
     0,
