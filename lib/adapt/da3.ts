@@ -30,7 +30,7 @@ import {
   upsampleNearest,
 } from "../graph/mod.ts";
 import type { Adaptor, ConvBnSpec } from "../models/adaptor.ts";
-import { convBnLayer } from "../models/conv_bn.ts";
+import { convBnLayer, pairConv } from "../models/conv_bn.ts";
 import { FULL_PRECISION, type Method } from "./method.ts";
 
 /** Options of {@linkcode da3}. */
@@ -51,7 +51,7 @@ export interface Da3Options {
    * stage's input, so later stages cost fewer input gradients.
    */
   readonly stages?: readonly number[];
-  /** Learning-rate multiplier of the attention parameters; the head keeps the run's (default 1). */
+  /** Learning-rate multiplier of the `.da3.` parameters (attention, stem term); the head keeps the run's (default 1). */
   readonly lrScale?: number;
   /**
    * Also adapt the stem: add a zero-initialised conv of the image with the
@@ -144,8 +144,7 @@ function gridAttention(
 /** The stem's additive term: a zero-initialised conv of the image with the stem conv's geometry. */
 function stemTerm(x: Tensor, pair: ConvBnSpec): Tensor {
   const { outChannels: o, inChannels: i, kernel: k } = pair;
-  const w = param(`${pair.conv}.da3.weight`, [o, i, k, k], { init: "zeros" });
-  return conv2d(x, w, { stride: pair.stride, padding: pair.padding });
+  return pairConv(x, pair, param(`${pair.conv}.da3.weight`, [o, i, k, k], { init: "zeros" }));
 }
 
 /** Frozen backbone with eval statistics; additive attention on block pairs; new head. */
