@@ -148,6 +148,33 @@ const corrupt: [string, Uint8Array, string[]][] = [
     a: { dtype: "F32", shape: [4], data_offsets: [0, 16] },
     b: { dtype: "U8", shape: [1], data_offsets: [15, 16] },
   }, F32_4), ['"b"', 'overlap tensor "a"']],
+  ["duplicate tensor name", rawFile(
+    '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}',
+    F32_4,
+  ), ['"a"', 'duplicate key "a"']],
+  ["duplicate name spelt with an escape", rawFile(
+    '{"conv1.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"\\u0063onv1.weight":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}',
+    F32_4,
+  ), ['"conv1.weight"', "duplicate key"]],
+  ["duplicate field of an entry", rawFile(
+    '{"a":{"dtype":"F32","shape":[4],"shape":[4],"data_offsets":[0,16]}}',
+    F32_4,
+  ), ['"a"', 'duplicate key "shape"']],
+  ["duplicate __metadata__", rawFile(
+    `{"__metadata__":{"x":"1"},"__metadata__":{"x":"2"},"a":${JSON.stringify(good.a)}}`,
+    F32_4,
+  ), ['duplicate key "__metadata__"']],
+  ["hole between tensors", rawFile({
+    a: { dtype: "F32", shape: [1], data_offsets: [0, 4] },
+    b: { dtype: "F32", shape: [2], data_offsets: [8, 16] },
+  }, F32_4), ['"b"', "hole of 4 bytes", 'after tensor "a"']],
+  ["hole before the first tensor", rawFile({ a: { dtype: "F32", shape: [3], data_offsets: [4, 16] } }, F32_4), ['"a"', "hole of 4 bytes", "after the header"]],
+  ["trailing bytes after the last tensor", rawFile({ a: { dtype: "F32", shape: [3], data_offsets: [0, 12] } }, F32_4), ["4 trailing bytes", '"a"']],
+  ["trailing bytes and no tensor", rawFile({}, F32_4), ["16 trailing bytes"]],
+  ["empty tensor inside another", rawFile({
+    a: { dtype: "F32", shape: [4], data_offsets: [0, 16] },
+    b: { dtype: "F32", shape: [0], data_offsets: [8, 8] },
+  }, F32_4), ['"b"', 'overlap tensor "a"']],
   ["metadata not strings", rawFile({ __metadata__: { epoch: 3 }, ...good }, F32_4), ["__metadata__.epoch", "not a string"]],
   ["metadata not an object", rawFile({ __metadata__: "x", ...good }, F32_4), ["__metadata__", "not an object"]],
   ["BOOL byte 2", rawFile({ a: { dtype: "BOOL", shape: [2], data_offsets: [0, 2] } }, new Uint8Array([1, 2])), ['"a"', "BOOL"]],
@@ -174,6 +201,24 @@ for (const [label, bytes, parts] of corrupt) {
     }
   });
 }
+
+Deno.test("readSafetensorsFile names the file in its error and its `file` field", async () => {
+  const [, bytes] = corrupt.find(([label]) => label === "duplicate tensor name")!;
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/dup.safetensors`;
+    await Deno.writeFile(path, bytes);
+    await assert.rejects(() => readSafetensorsFile(path), (e: unknown) => {
+      assert.ok(e instanceof SafetensorsError);
+      assert.equal(e.file, path);
+      assert.equal(e.tensor, "a");
+      assert.ok(e.message.startsWith(`${path}: tensor "a": duplicate key`), e.message);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("the well-formed base of the corrupt table decodes", () => {
   const { tensors } = decodeSafetensors(goodFile);

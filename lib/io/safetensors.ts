@@ -14,69 +14,24 @@ import {
   DEFAULT_SAFETENSORS_LIMITS,
   parseSafetensorsHeader,
   readHeaderLength,
-  type SafetensorsDType,
   SafetensorsError,
   type SafetensorsHeader,
   type SafetensorsLimits,
 } from "./safetensors_header.ts";
+import type {
+  SafetensorsContents,
+  SafetensorsData,
+  SafetensorsDType,
+  SafetensorsTensor,
+} from "./safetensors_types.ts";
 
+export * from "./safetensors_types.ts";
 export * from "./safetensors_header.ts";
 export {
   encodeSafetensors,
   type SafetensorsInput,
   writeSafetensorsFileAtomic,
 } from "./safetensors_write.ts";
-
-/** The typed array that holds each dtype's elements. */
-export interface SafetensorsArrayOf {
-  /** 64-bit floats. */
-  F64: Float64Array;
-  /** 32-bit floats. */
-  F32: Float32Array;
-  /** IEEE binary16, as raw bits. */
-  F16: Uint16Array;
-  /** bfloat16, as raw bits. */
-  BF16: Uint16Array;
-  /** 64-bit signed integers. */
-  I64: BigInt64Array;
-  /** 32-bit signed integers. */
-  I32: Int32Array;
-  /** 16-bit signed integers. */
-  I16: Int16Array;
-  /** 8-bit signed integers. */
-  I8: Int8Array;
-  /** 64-bit unsigned integers. */
-  U64: BigUint64Array;
-  /** 32-bit unsigned integers. */
-  U32: Uint32Array;
-  /** 16-bit unsigned integers. */
-  U16: Uint16Array;
-  /** Bytes. */
-  U8: Uint8Array;
-  /** Booleans, one byte each (0 or 1). */
-  BOOL: Uint8Array;
-}
-
-/** Any tensor data array. */
-export type SafetensorsData = SafetensorsArrayOf[SafetensorsDType];
-
-/** One tensor: dtype, shape and its elements in row-major order. */
-export interface SafetensorsTensor {
-  /** The element type. */
-  readonly dtype: SafetensorsDType;
-  /** The shape (`[]` is a scalar). */
-  readonly shape: readonly number[];
-  /** The elements; its type follows {@link SafetensorsArrayOf}. */
-  readonly data: SafetensorsData;
-}
-
-/** The contents of a safetensors file. */
-export interface SafetensorsContents {
-  /** Tensors by name, in data-offset order. */
-  readonly tensors: Map<string, SafetensorsTensor>;
-  /** The `__metadata__` string map (empty when absent). */
-  readonly metadata: Readonly<Record<string, string>>;
-}
 
 /**
  * Decodes a whole safetensors file held in memory.
@@ -105,20 +60,32 @@ export async function readSafetensorsFile(
   path: string | URL,
   limits: SafetensorsLimits = DEFAULT_SAFETENSORS_LIMITS,
 ): Promise<SafetensorsContents> {
+  const file = path instanceof URL ? path.pathname : path;
+  try {
+    return await readFile(path, limits);
+  } catch (e) {
+    throw e instanceof SafetensorsError ? e.inFile(file) : e;
+  }
+}
+
+async function readFile(
+  path: string | URL,
+  limits: SafetensorsLimits,
+): Promise<SafetensorsContents> {
   const info = await Deno.stat(path);
-  if (!info.isFile) throw new SafetensorsError(`${path} is not a regular file`);
+  if (!info.isFile) throw new SafetensorsError("not a regular file");
   const size = info.size;
   if (size > limits.maxFileBytes) {
     throw new SafetensorsError(
-      `${path} is ${size} bytes, more than the limit of ${limits.maxFileBytes}`,
+      `file is ${size} bytes, more than the limit of ${limits.maxFileBytes}`,
     );
   }
   const file = await Deno.open(path, { read: true });
   try {
-    const prefix = await readExactly(file, Math.min(8, size), path);
+    const prefix = await readExactly(file, Math.min(8, size));
     const n = readHeaderLength(prefix, size, limits);
-    const header = parseSafetensorsHeader(await readExactly(file, n, path), size - 8 - n);
-    const data = await readExactly(file, size - 8 - n, path);
+    const header = parseSafetensorsHeader(await readExactly(file, n), size - 8 - n);
+    const data = await readExactly(file, size - 8 - n);
     return decodeTensors(header, data);
   } finally {
     file.close();
@@ -193,13 +160,13 @@ function viewAs(dtype: SafetensorsDType, buffer: ArrayBuffer): SafetensorsData {
   }
 }
 
-async function readExactly(file: Deno.FsFile, n: number, path: string | URL): Promise<Uint8Array> {
+async function readExactly(file: Deno.FsFile, n: number): Promise<Uint8Array> {
   const out = new Uint8Array(n);
   let got = 0;
   while (got < n) {
     const r = await file.read(out.subarray(got));
     if (r === null) {
-      throw new SafetensorsError(`${path} ended after ${got} of ${n} expected bytes (truncated)`);
+      throw new SafetensorsError(`ended after ${got} of ${n} expected bytes (truncated)`);
     }
     got += r;
   }

@@ -5,28 +5,13 @@
  * A file is an 8-byte little-endian u64 `N`, then `N` bytes of UTF-8 JSON
  * `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {..}}`,
  * then the data section; offsets are relative to the data section's start.
+ * As in the reference implementation, the tensors tile the data section:
+ * in offset order each starts where the previous ended, and the last ends
+ * at the end of the file. Duplicate JSON keys are refused.
  * @module
  */
 
-/** Bytes per element of each safetensors dtype da3 reads. */
-export const SAFETENSORS_DTYPE_BYTES = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U64: 8,
-  U32: 4,
-  U16: 2,
-  U8: 1,
-  BOOL: 1,
-} as const;
-
-/** A safetensors element type (the spelling used in the header). */
-export type SafetensorsDType = keyof typeof SAFETENSORS_DTYPE_BYTES;
+import { SAFETENSORS_DTYPE_BYTES, type SafetensorsDType } from "./safetensors_types.ts";
 
 /** Size limits checked before allocating; `MB` here is 10^6 bytes. */
 export interface SafetensorsLimits {
@@ -46,11 +31,21 @@ export const DEFAULT_SAFETENSORS_LIMITS: SafetensorsLimits = {
 export class SafetensorsError extends Error {
   /** The tensor the problem concerns, when there is one. */
   readonly tensor: string | undefined;
-  /** Creates the error; the message names the tensor or field at fault. */
-  constructor(message: string, tensor?: string) {
-    super(tensor === undefined ? message : `tensor ${JSON.stringify(tensor)}: ${message}`);
+  /** The file read, when the error comes from reading one. */
+  readonly file: string | undefined;
+  /** Creates the error; the message names the file, the tensor or the field at fault. */
+  constructor(message: string, tensor?: string, file?: string) {
+    const where = tensor === undefined ? message : `tensor ${JSON.stringify(tensor)}: ${message}`;
+    super(file === undefined ? where : `${file}: ${where}`);
     this.name = "SafetensorsError";
     this.tensor = tensor;
+    this.file = file;
+    this.#message = message;
+  }
+  readonly #message: string;
+  /** The same error, its message naming `file`. */
+  inFile(file: string): SafetensorsError {
+    return this.file === undefined ? new SafetensorsError(this.#message, this.tensor, file) : this;
   }
 }
 
@@ -119,8 +114,9 @@ export function readHeaderLength(
  * Parses and validates the JSON header bytes against a data section of
  * `dataBytes` bytes. Checks: UTF-8, a JSON object, string metadata, known
  * dtypes, integer shapes, `end - begin == numel * dtypeBytes`, offsets inside
- * the data section, and no two tensors sharing a byte. Allocates nothing in
- * proportion to the claimed tensor sizes.
+ * the data section, no duplicate keys, and tensors that tile the data section
+ * (no overlap, no hole, no trailing bytes). Allocates nothing in proportion
+ * to the claimed tensor sizes.
  */
 export function parseSafetensorsHeader(
   headerBytes: Uint8Array,
@@ -144,14 +140,15 @@ export function parseSafetensorsHeader(
   if (!isPlainObject(json)) {
     throw new SafetensorsError("header JSON is not an object");
   }
+  checkNoDuplicateKeys(text);
   let metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
   for (const [name, value] of Object.entries(json)) {
     if (name === METADATA_KEY) metadata = parseMetadata(value);
     else entries.push(parseEntry(name, value, dataBytes));
   }
-  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  checkNoOverlap(entries);
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end || (a.name < b.name ? -1 : 1));
+  checkTiling(entries, dataBytes);
   return { entries, metadata };
 }
 
@@ -256,18 +253,77 @@ function parseEntry(name: string, value: unknown, dataBytes: number): Safetensor
   return { name, dtype, shape: dims, begin, end };
 }
 
-function checkNoOverlap(sorted: readonly SafetensorsEntry[]): void {
+/** In offset order, each tensor starts where the previous ended and the last ends the data. */
+function checkTiling(sorted: readonly SafetensorsEntry[], dataBytes: number): void {
+  let at = 0;
   let last: SafetensorsEntry | undefined;
   for (const e of sorted) {
-    if (e.begin === e.end) continue;
-    if (last !== undefined && e.begin < last.end) {
+    if (e.begin < at) {
       throw new SafetensorsError(
-        `data_offsets [${e.begin}, ${e.end}] overlap tensor ${JSON.stringify(last.name)} ` +
-          `at [${last.begin}, ${last.end}]`,
+        `data_offsets [${e.begin}, ${e.end}] overlap tensor ${JSON.stringify(last!.name)} ` +
+          `at [${last!.begin}, ${last!.end}]`,
         e.name,
       );
     }
-    if (last === undefined || e.end > last.end) last = e;
+    if (e.begin > at) {
+      throw new SafetensorsError(
+        `data_offsets [${e.begin}, ${e.end}] leave a hole of ${e.begin - at} bytes after ` +
+          (last === undefined ? "the header" : `tensor ${JSON.stringify(last.name)}`) +
+          ` (each tensor must start where the previous one ends)`,
+        e.name,
+      );
+    }
+    at = e.end;
+    last = e;
+  }
+  if (at !== dataBytes) {
+    throw new SafetensorsError(
+      `${dataBytes - at} trailing bytes after the last tensor` +
+        (last === undefined ? "" : ` ${JSON.stringify(last.name)}`) +
+        ` (the data section is ${dataBytes} bytes; the tensors end at ${at})`,
+    );
+  }
+}
+
+/**
+ * Refuses a key that occurs twice in one JSON object of `text` (already
+ * parsed as valid JSON, which keeps only the last of duplicates).
+ */
+function checkNoDuplicateKeys(text: string): void {
+  const objects: (Set<string> | null)[] = [];
+  let expectKey = false;
+  let tensor: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      if (expectKey) {
+        const key: string = JSON.parse(text.slice(i, j + 1));
+        const keys = objects[objects.length - 1]!;
+        const top = objects.length === 1;
+        if (keys.has(key)) {
+          throw new SafetensorsError(
+            `duplicate key ${JSON.stringify(key)} in the header` +
+              (top ? "" : " (a JSON object may name each field once)"),
+            top ? (key === METADATA_KEY ? undefined : key) : tensor,
+          );
+        }
+        keys.add(key);
+        if (top) tensor = key === METADATA_KEY ? undefined : key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b) {
+      objects.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b) {
+      objects.push(null);
+    } else if (c === 0x7d || c === 0x5d) {
+      objects.pop();
+    } else if (c === 0x2c) {
+      expectKey = objects[objects.length - 1] instanceof Set;
+    }
   }
 }
 

@@ -5,16 +5,19 @@
  */
 
 import { basename, dirname, join } from "node:path";
-import type { SafetensorsArrayOf, SafetensorsTensor } from "./safetensors.ts";
 import {
   checkShape,
   DEFAULT_SAFETENSORS_LIMITS,
   isSafetensorsDType,
-  SAFETENSORS_DTYPE_BYTES,
-  type SafetensorsDType,
   SafetensorsError,
   shapeNumel,
 } from "./safetensors_header.ts";
+import {
+  SAFETENSORS_DTYPE_BYTES,
+  type SafetensorsArrayOf,
+  type SafetensorsDType,
+  type SafetensorsTensor,
+} from "./safetensors_types.ts";
 
 /** Tensors to write: a map or a plain record from name to tensor. */
 export type SafetensorsInput =
