@@ -7,11 +7,17 @@ import assert from "node:assert/strict";
 import { da3, lastLayer } from "../lib/adapt/mod.ts";
 import { graph, type Tensor } from "../lib/graph/mod.ts";
 import {
+  encodeSafetensors,
   readSafetensorsFile,
+  SafetensorsError,
   type SafetensorsTensor,
   toFloat32Array,
 } from "../lib/io/safetensors.ts";
-import { importTorchvision, TorchvisionImportError } from "../lib/io/torchvision.ts";
+import {
+  importTorchvision,
+  importTorchvisionFile,
+  TorchvisionImportError,
+} from "../lib/io/torchvision.ts";
 import { resnet18 } from "../lib/models/mod.ts";
 import { executeCpu } from "../lib/runtime/cpu/mod.ts";
 import { initParams } from "../lib/runtime/params.ts";
@@ -103,4 +109,76 @@ Deno.test("the importer names the tensor whose shape, dtype or presence is wrong
     "fc.bias",
   ]);
   assert.throws(() => importTorchvision(weights, g100), TorchvisionImportError);
+});
+
+Deno.test("the importer refuses a NaN or an infinity in a weight, naming the file and tensor", () => {
+  const g = graph(resnet18({ adaptor: lastLayer().adaptor, classes: 10, batch: 1 }).logits);
+  const poisoned = (key: string, bits: number) => {
+    const t = weights.get(key)!;
+    const data = (t.data as Uint16Array).slice();
+    data[3] = bits;
+    return new Map(weights).set(key, { ...t, data });
+  };
+  for (
+    const [key, bits, shown] of [["conv1.weight", 0x7e00, "NaN"], [
+      "bn1.running_var",
+      0x7c00,
+      "Infinity",
+    ]] as const
+  ) {
+    assert.throws(
+      () => importTorchvision(poisoned(key, bits), g, { file: "w.safetensors" }),
+      (e: unknown) => {
+        assert.ok(e instanceof TorchvisionImportError);
+        assert.equal(e.issue, "nonfinite");
+        assert.equal(e.tensor, key);
+        assert.equal(e.file, "w.safetensors");
+        for (const part of ["w.safetensors", key, shown, "index 3"]) {
+          assert.ok(e.message.includes(part), `"${e.message}" lacks "${part}"`);
+        }
+        return true;
+      },
+    );
+  }
+});
+
+/** `bytes` (a safetensors file) with a second, all-zero entry named `name` appended. */
+function withDuplicate(bytes: Uint8Array, name: string): Uint8Array {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = new TextDecoder().decode(bytes.subarray(8, 8 + n)).trimEnd();
+  const data = bytes.subarray(8 + n);
+  const entry = JSON.parse(header)[name];
+  const size = entry.data_offsets[1] - entry.data_offsets[0];
+  const extra = JSON.stringify({ ...entry, data_offsets: [data.length, data.length + size] });
+  const json = new TextEncoder().encode(`${header.slice(0, -1)},${JSON.stringify(name)}:${extra}}`);
+  const out = new Uint8Array(8 + json.length + data.length + size);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(data, 8 + json.length);
+  return out;
+}
+
+Deno.test("a file with a duplicate conv1.weight (the second all zeros) is refused, naming the file", async () => {
+  const g = graph(resnet18({ adaptor: lastLayer().adaptor, classes: 10, batch: 1 }).logits);
+  const dir = await Deno.makeTempDir();
+  try {
+    const good = `${dir}/good.safetensors`, dup = `${dir}/dup.safetensors`;
+    const bytes = encodeSafetensors(weights);
+    await Deno.writeFile(good, bytes);
+    await Deno.writeFile(dup, withDuplicate(bytes, "conv1.weight"));
+    const imported = await importTorchvisionFile(good, g);
+    assert.deepEqual(
+      imported.params.get("conv1.weight"),
+      toFloat32Array(weights.get("conv1.weight")!),
+    );
+    await assert.rejects(() => importTorchvisionFile(dup, g), (e: unknown) => {
+      assert.ok(e instanceof SafetensorsError);
+      assert.equal(e.file, dup);
+      assert.equal(e.tensor, "conv1.weight");
+      assert.ok(e.message.includes("duplicate key"), e.message);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

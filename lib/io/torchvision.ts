@@ -2,28 +2,32 @@
  * Importing a torchvision ResNet state dict (e.g. read from safetensors)
  * into a da3 {@linkcode ParamStore} for a model built with `lib/models`:
  * da3 uses torchvision's parameter names, so the mapping is by name, with
- * every shape checked.
+ * every shape checked and every value finite.
  * @module
  */
 import { type Graph, params, showShape } from "../graph/mod.ts";
 import type { ParamStore } from "../runtime/data.ts";
-import { type SafetensorsTensor, toFloat32Array } from "./safetensors.ts";
+import { firstNonFinite } from "./finite.ts";
+import { readSafetensorsFile, type SafetensorsTensor, toFloat32Array } from "./safetensors.ts";
 
 /** Why an import failed. */
-export type TorchvisionImportIssue = "shape" | "dtype" | "missing";
+export type TorchvisionImportIssue = "shape" | "dtype" | "missing" | "nonfinite";
 
-/** Thrown when a state dict does not fit the model; names the tensor and what was wrong. */
+/** Thrown when a state dict does not fit the model; names the file, the tensor and what was wrong. */
 export class TorchvisionImportError extends Error {
   /** The state-dict key or parameter name at fault. */
   readonly tensor: string;
   /** What was wrong with it. */
   readonly issue: TorchvisionImportIssue;
+  /** The file the state dict came from, when known. */
+  readonly file: string | undefined;
   /** Creates the error. */
-  constructor(tensor: string, issue: TorchvisionImportIssue, message: string) {
-    super(`torchvision import: ${tensor}: ${message}`);
+  constructor(tensor: string, issue: TorchvisionImportIssue, message: string, file?: string) {
+    super(`torchvision import${file === undefined ? "" : ` of ${file}`}: ${tensor}: ${message}`);
     this.name = "TorchvisionImportError";
     this.tensor = tensor;
     this.issue = issue;
+    this.file = file;
   }
 }
 
@@ -37,6 +41,8 @@ export interface TorchvisionImportOptions {
    * segment beyond torchvision's scheme). Missing ones throw.
    */
   readonly required?: (name: string) => boolean;
+  /** The file the state dict was read from, named in errors. */
+  readonly file?: string;
 }
 
 /** What {@linkcode importTorchvision} returns. */
@@ -59,7 +65,8 @@ export function isTorchvisionResnetName(name: string): boolean {
 
 /**
  * Maps a torchvision state dict onto the parameters of graph `g` by name,
- * widening F16/BF16 to f32 and checking every shape.
+ * widening F16/BF16 to f32 and checking every shape; a NaN or ±Infinity in
+ * a used tensor is refused (issue `nonfinite`).
  */
 export function importTorchvision(
   stateDict: ReadonlyMap<string, SafetensorsTensor>,
@@ -69,6 +76,7 @@ export function importTorchvision(
   const head = options.head ?? "load";
   const required = options.required ??
     ((n: string) => isTorchvisionResnetName(n) && (head === "load" || !n.startsWith("fc.")));
+  const file = options.file;
   const out: ParamStore = new Map();
   const missing: string[] = [];
   const used = new Set<string>();
@@ -81,13 +89,19 @@ export function importTorchvision(
           name,
           "missing",
           `the model needs ${showShape(p.shape)} but the state dict has no such key`,
+          file,
         );
       }
       missing.push(name);
       continue;
     }
     if (!FLOAT_DTYPES.has(t.dtype)) {
-      throw new TorchvisionImportError(name, "dtype", `expected a float tensor, got ${t.dtype}`);
+      throw new TorchvisionImportError(
+        name,
+        "dtype",
+        `expected a float tensor, got ${t.dtype}`,
+        file,
+      );
     }
     const same = t.shape.length === p.shape.length && t.shape.every((d, i) => d === p.shape[i]);
     if (!same) {
@@ -95,11 +109,36 @@ export function importTorchvision(
         name,
         "shape",
         `the model expects ${showShape(p.shape)}, the state dict holds ${showShape(t.shape)}`,
+        file,
       );
     }
-    out.set(name, Float32Array.from(toFloat32Array(t)));
+    const values = Float32Array.from(toFloat32Array(t));
+    const bad = firstNonFinite(values);
+    if (bad >= 0) {
+      throw new TorchvisionImportError(
+        name,
+        "nonfinite",
+        `holds ${values[bad]} at index ${bad}; weights must be finite`,
+        file,
+      );
+    }
+    out.set(name, values);
     used.add(name);
   }
   const unused = [...stateDict.keys()].filter((k) => !used.has(k));
   return { params: out, missing, unused };
+}
+
+/**
+ * Reads a torchvision state dict from a safetensors file and imports it as
+ * {@linkcode importTorchvision} does, errors naming the file. A malformed
+ * file (duplicate tensor names included) throws `SafetensorsError`.
+ */
+export async function importTorchvisionFile(
+  path: string,
+  g: Graph,
+  options: Omit<TorchvisionImportOptions, "file"> = {},
+): Promise<TorchvisionImport> {
+  const { tensors } = await readSafetensorsFile(path);
+  return importTorchvision(tensors, g, { ...options, file: path });
 }
