@@ -1,7 +1,7 @@
-/** The finite check for weights read from files: finds the first NaN/±Infinity by tensor and index. */
+/** The finite check for weights read from files: finds the first NaN/±Infinity by name and index. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { checkFinite, findNonFinite, firstNonFinite, NonFiniteError } from "../lib/io/finite.ts";
+import { assertFinite, firstNonFinite, NonFiniteError } from "../lib/io/finite.ts";
 
 Deno.test("firstNonFinite finds the first NaN or infinity, -1 when all are finite", () => {
   fc.assert(
@@ -20,21 +20,18 @@ Deno.test("firstNonFinite finds the first NaN or infinity, -1 when all are finit
   );
 });
 
-Deno.test("checkFinite names the file, the tensor, the index and the value", () => {
+Deno.test("assertFinite names the array, the index and the value", () => {
   const tensors = new Map([
-    ["fc.bias", new Float32Array([0, 1])],
-    ["fc.weight", new Float32Array([1, 2, -Infinity, NaN])],
+    ["ckpt.safetensors: fc.bias", new Float32Array([0, 1])],
+    ["ckpt.safetensors: fc.weight", new Float32Array([1, 2, -Infinity, NaN])],
   ]);
-  assert.deepEqual(findNonFinite(tensors), { tensor: "fc.weight", index: 2, value: -Infinity });
-  assert.throws(() => checkFinite(tensors, "ckpt.safetensors"), (e: unknown) => {
+  assert.throws(() => assertFinite(tensors, "refused"), (e: unknown) => {
     assert.ok(e instanceof NonFiniteError);
-    assert.equal(e.file, "ckpt.safetensors");
-    assert.equal(e.tensor, "fc.weight");
+    assert.equal(e.what, "ckpt.safetensors: fc.weight");
     assert.equal(e.index, 2);
-    assert.ok(
-      e.message.includes('ckpt.safetensors: tensor "fc.weight" holds -Infinity at index 2'),
-    );
+    assert.equal(e.value, -Infinity);
+    assert.equal(e.message, "ckpt.safetensors: fc.weight[2] is -Infinity; refused");
     return true;
   });
-  checkFinite([["a", new Float32Array([1, -0, 3e38])]], "x");
+  assertFinite([["a", new Float32Array([1, -0, 3e38])]], "refused");
 });
