@@ -11,13 +11,8 @@
  * @module
  */
 import { matmul } from "../kernels/matmul.ts";
-import {
-  conv2d,
-  conv2dGradInput,
-  conv2dGradWeight,
-  type ConvGeometry,
-  convOutputSize,
-} from "../kernels/conv2d.ts";
+import { conv2d, conv2dGradInput, conv2dGradWeight } from "../kernels/conv2d.ts";
+import { convGeometry } from "../lib/graph/mod.ts";
 import type { Kernel } from "../kernels/wgsl.ts";
 import { requestDevice } from "../lib/runtime/webgpu/device.ts";
 import { KernelRunner } from "../lib/runtime/webgpu/run_kernel.ts";
@@ -57,17 +52,8 @@ function convCases(
   s: number,
 ): Case[] {
   const p = Math.floor(k / 2);
-  const base: ConvGeometry = {
-    x: [n, cin, hw, hw],
-    w: [cout, cin, k, k],
-    y: [],
-    stride: [s, s],
-    padding: [p, p],
-    dilation: [1, 1],
-    groups: 1,
-  };
-  const [ho, wo] = convOutputSize(base);
-  const g = { ...base, y: [n, cout, ho, wo] };
+  const g = convGeometry([n, cin, hw, hw], [cout, cin, k, k], { stride: s, padding: p });
+  const [, , ho, wo] = g.y;
   const nx = n * cin * hw * hw, nw = cout * cin * k * k, ny = n * cout * ho * wo;
   const pix = n * ho * wo, red = cin * k * k;
   const tag = `${label} ${cin}→${cout} ${k}×${k}/${s} @${hw}`;

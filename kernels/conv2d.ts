@@ -3,8 +3,8 @@
  * gradient, shapes and attributes baked in as constants (any stride,
  * padding, dilation and groups).
  *
- * Conventions: NCHW activations, weights `[Cout, Cin/groups, KH, KW]`,
- * `Ho = floor((H + 2ph − dh(KH−1) − 1)/sh) + 1` (likewise `Wo`). Each
+ * Conventions: NCHW activations, weights `[Cout, Cin/groups, KH, KW]`, the
+ * output size `g.y` from the graph's `windowOut` (`convGeometry`). Each
  * invocation keeps a tile of outputs in registers and loads each input row
  * segment once for all the taps and channels of its tile (a direct,
  * "implicit GEMM" formulation without an im2col buffer, workgroup memory or
@@ -19,10 +19,10 @@
  *   `array<vec4<f32>>` when `Wo` is a multiple of 4: same data, read 4 at a time).
  * @module
  */
+import type { ConvGeometry } from "../lib/graph/mod.ts";
 import { grid, type Kernel } from "./wgsl.ts";
-import type { ConvGeometry } from "./conv2d_direct.ts";
 
-export type { ConvGeometry, Kernel };
+export type { Kernel };
 
 /** Register tile of a convolution kernel. */
 export interface ConvTiling {
@@ -32,15 +32,6 @@ export interface ConvTiling {
   readonly tn: number;
   /** Invocations per workgroup. */
   readonly wg: number;
-}
-
-/** `Ho, Wo` of a convolution from the convention's formula. */
-export function convOutputSize(g: ConvGeometry): [number, number] {
-  const [, , h, w] = g.x;
-  const [, , kh, kw] = g.w;
-  const ho = Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (kh - 1) - 1) / g.stride[0]) + 1;
-  const wo = Math.floor((w + 2 * g.padding[1] - g.dilation[1] * (kw - 1) - 1) / g.stride[1]) + 1;
-  return [ho, wo];
 }
 
 /** The flat invocation index `t` over a grid of `count` invocations and the kernel frame. */
@@ -99,7 +90,7 @@ function pickTile(
 export function conv2dTiling(g: ConvGeometry): ConvTiling {
   const [n, , ,] = g.x;
   const [cout] = g.w;
-  const [ho, wo] = convOutputSize(g);
+  const [, , ho, wo] = g.y;
   const coutG = cout / g.groups;
   const [tm, tn] = pickTile(
     [[16, 16], [16, 8], [8, 8], [8, 4], [4, 4], [2, 4], [1, 4]],
@@ -118,7 +109,7 @@ export function conv2dTiling(g: ConvGeometry): ConvTiling {
 export function conv2d(g: ConvGeometry, tiling: ConvTiling = conv2dTiling(g)): Kernel {
   const [n, cin, h, w] = g.x;
   const [cout, cinG, kh, kw] = g.w;
-  const [ho, wo] = convOutputSize(g);
+  const [, , ho, wo] = g.y;
   const [sh, sw] = g.stride;
   const [ph, pw] = g.padding;
   const [dh, dw] = g.dilation;
@@ -214,7 +205,7 @@ export function conv2dGradInput(
 ): Kernel {
   const [n, cin, h, w] = g.x;
   const [cout, cinG, kh, kw] = g.w;
-  const [ho, wo] = convOutputSize(g);
+  const [, , ho, wo] = g.y;
   const [sh, sw] = g.stride;
   const [ph, pw] = g.padding;
   const [dh, dw] = g.dilation;
@@ -333,7 +324,7 @@ export function conv2dGradWeight(
 ): Kernel {
   const [n, cin, h, w] = g.x;
   const [cout, cinG, kh, kw] = g.w;
-  const [ho, wo] = convOutputSize(g);
+  const [, , ho, wo] = g.y;
   const [sh, sw] = g.stride;
   const [ph, pw] = g.padding;
   const [dh, dw] = g.dilation;

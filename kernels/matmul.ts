@@ -16,9 +16,22 @@
  * @module
  */
 import type { Kernel } from "./wgsl.ts";
-import type { MatmulGeometry } from "./matmul_naive.ts";
 
-export type { Kernel, MatmulGeometry };
+export type { Kernel };
+
+/** Sizes and transposes of one matmul: `[m,k] · [k,n]`. */
+export interface MatmulGeometry {
+  /** Rows of the output. */
+  readonly m: number;
+  /** Inner dimension. */
+  readonly k: number;
+  /** Columns of the output. */
+  readonly n: number;
+  /** `a` is stored `[k,m]`. */
+  readonly transA: boolean;
+  /** `b` is stored `[n,k]`. */
+  readonly transB: boolean;
+}
 
 /** Register tile and workgroup shape of a blocked matmul. */
 export interface MatmulTiling {

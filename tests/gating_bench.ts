@@ -13,7 +13,7 @@
  *
  * deno bench -A tests/gating_bench.ts
  */
-import { conv2d, graph, input, param } from "../lib/graph/mod.ts";
+import { conv2d, convGeometryOf, graph, input, param } from "../lib/graph/mod.ts";
 import { CPU_KERNELS } from "../lib/runtime/cpu/mod.ts";
 import { initParams, rng } from "../lib/runtime/params.ts";
 import type { ParamStore } from "../lib/runtime/data.ts";
@@ -21,7 +21,6 @@ import {
   backboneFlops,
   calibrateGates,
   convChannels,
-  convGeometry,
   convMasked,
   da3Resnet20,
   loadAdapted,
@@ -41,7 +40,7 @@ for (const [c, side] of [[64, 8], [16, 32]] as const) {
   const ins = Int32Array.from([...inOpen.keys()].filter((i) => inOpen[i]));
   const outs = Int32Array.from([...outOpen.keys()].filter((o) => outOpen[o]));
   const node = conv2d(input("x", [1, c, side, side]), param("w", [c, c, 3, 3]), { padding: 1 });
-  const g = convGeometry(node.inputs[0].shape, node.shape, 3, 1, 1);
+  const g = convGeometryOf(node);
   const group = `gated-conv ${c}x${side}x${side}`;
   Deno.bench(`full conv ${c}→${c} ${side}²`, { group, baseline: true }, () => {
     CPU_KERNELS.conv2d(node, [x, w]);

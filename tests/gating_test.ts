@@ -13,11 +13,10 @@ import type { ParamStore } from "../lib/runtime/data.ts";
 import { initParams, rng } from "../lib/runtime/params.ts";
 import { da3 } from "../lib/adapt/da3.ts";
 import { resnet20 } from "../lib/models/mod.ts";
-import { conv2d, input, param } from "../lib/graph/mod.ts";
+import { conv2d, convGeometryOf, input, param } from "../lib/graph/mod.ts";
 import {
   calibrateGates,
   convChannels,
-  convGeometry,
   convMasked,
   GatingError,
   type GatingMode,
@@ -163,12 +162,12 @@ Deno.test("compacted and masked convs equal the full conv on the open channels",
           padding: pad,
         });
         const full = CPU_KERNELS.conv2d(node, [xs, ws]) as Float32Array;
-        const g = convGeometry(node.inputs[0].shape, node.shape, k, stride, pad);
+        const g = convGeometryOf(node);
         const ins = Int32Array.from([...inOpen.keys()].filter((i) => inOpen[i]));
         const outs = Int32Array.from([...outOpen.keys()].filter((o) => outOpen[o]));
         const compact = convChannels(g, xs, ws, ins, outs);
         const masked = convMasked(g, xs, ws, inOpen, outOpen);
-        const plane = g.ho * g.wo;
+        const plane = g.y[2] * g.y[3];
         outs.forEach((o, r) => {
           for (let q = 0; q < plane; q++) {
             assert.ok(Math.abs(compact[r * plane + q] - full[o * plane + q]) < 1e-5);

@@ -12,13 +12,8 @@
  */
 import fc from "fast-check";
 import { matmul } from "../kernels/matmul.ts";
-import {
-  conv2d,
-  conv2dGradInput,
-  conv2dGradWeight,
-  type ConvGeometry,
-  convOutputSize,
-} from "../kernels/conv2d.ts";
+import { conv2d, conv2dGradInput, conv2dGradWeight } from "../kernels/conv2d.ts";
+import { type ConvGeometry, convGeometry } from "../lib/graph/mod.ts";
 import { requestDevice } from "../lib/runtime/webgpu/device.ts";
 import { KernelRunner } from "../lib/runtime/webgpu/run_kernel.ts";
 
@@ -92,7 +87,7 @@ function forEachTap(
 ): void {
   const [n, cin, h, w] = g.x;
   const [cout, cinG, kh, kw] = g.w;
-  const [ho, wo] = convOutputSize(g);
+  const [, , ho, wo] = g.y;
   const coutG = cout / g.groups;
   for (let b = 0; b < n; b++) {
     for (let co = 0; co < cout; co++) {
@@ -141,17 +136,18 @@ const convArb = fc
     seed: fc.integer({ min: 1, max: 1 << 30 }),
   })
   .map((r) => {
-    const g: ConvGeometry = {
-      x: [r.n, r.cinG * r.groups, r.h, r.w],
-      w: [r.coutG * r.groups, r.cinG, r.kh, r.kw],
-      y: [],
-      stride: [r.sh, r.sw],
-      padding: [r.ph, r.pw],
-      dilation: [r.dh, r.dw],
-      groups: r.groups,
-    };
-    const [ho, wo] = convOutputSize(g);
-    return { g: { ...g, y: [r.n, r.coutG * r.groups, ho, wo] }, seed: r.seed, ho, wo };
+    const g = convGeometry(
+      [r.n, r.cinG * r.groups, r.h, r.w],
+      [r.coutG * r.groups, r.cinG, r.kh, r.kw],
+      {
+        stride: [r.sh, r.sw],
+        padding: [r.ph, r.pw],
+        dilation: [r.dh, r.dw],
+        groups: r.groups,
+      },
+    );
+    const [, , ho, wo] = g.y;
+    return { g, seed: r.seed, ho, wo };
   })
   .filter(({ ho, wo }) => ho >= 1 && wo >= 1);
 
@@ -256,17 +252,7 @@ Deno.test("conv2d kernels match at ResNet-like shapes with larger tiles", async 
     [2, 16, 8, 8, 1, 2, 0],
   ];
   for (const [n, cin, cout, hw, k, s, p] of shapes) {
-    const base = {
-      x: [n, cin, hw, hw],
-      w: [cout, cin, k, k],
-      y: [] as number[],
-      stride: [s, s] as [number, number],
-      padding: [p, p] as [number, number],
-      dilation: [1, 1] as [number, number],
-      groups: 1,
-    };
-    const [ho, wo] = convOutputSize(base);
-    const g = { ...base, y: [n, cout, ho, wo] };
+    const g = convGeometry([n, cin, hw, hw], [cout, cin, k, k], { stride: s, padding: p });
     const x = seeded(size(g.x), 3), w = seeded(size(g.w), 5), dy = seeded(size(g.y), 9);
     const ref = (pick: "y" | "x" | "w"): Ref => {
       const len = size(g[pick]);

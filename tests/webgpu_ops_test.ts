@@ -22,6 +22,7 @@ import {
   globalAvgPool,
   type Graph,
   graph,
+  GraphError,
   input,
   matmul,
   maxPool2d,
@@ -30,6 +31,7 @@ import {
   node,
   numel,
   OP_NAMES,
+  type OpName,
   param,
   relu,
   reluGrad,
@@ -55,7 +57,7 @@ import {
 } from "../lib/graph/ops/batch_norm.ts";
 import { createWebGpuRuntime, type WebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
 import { planGraph } from "../lib/plan/plan.ts";
-import { LOWERINGS } from "../lib/runtime/webgpu/lower.ts";
+import { lower, LOWERINGS } from "../lib/runtime/webgpu/lower.ts";
 import { DeviceLostError, LimitError, UnsupportedOpError } from "../lib/runtime/webgpu/errors.ts";
 
 let shared: Promise<WebGpuRuntime> | null = null;
@@ -128,9 +130,11 @@ const dim = fc.integer({ min: 1, max: 9 });
 const shape = (maxRank: number) => fc.array(dim, { minLength: 0, maxLength: maxRank });
 const seed = fc.integer({ min: 1, max: 1 << 30 });
 
-gpuTest("every registered op has a WebGPU lowering", () => {
+gpuTest("every op but the fed sources has a WebGPU lowering", () => {
   const missing = OP_NAMES.filter((op) => op !== "input" && op !== "param" && !LOWERINGS[op]);
   assert.deepEqual(missing, []);
+  assert.equal(LOWERINGS.input, null);
+  assert.equal(LOWERINGS.param, null);
   return Promise.resolve();
 });
 
@@ -432,15 +436,23 @@ gpuTest("planned arena: in-place chains (binding aliasing) give the CPU's values
   await same(g, 5);
 });
 
-gpuTest("an op with no kernel throws UnsupportedOpError naming it", async () => {
+gpuTest("a node of an unknown op throws a GraphError naming it", async () => {
   const rt = await runtime();
   const x = input("x", [4]);
-  const g = graph(node("noSuchOp", [x], [4]));
+  // Every op has a lowering by type: only a node built past the type system can lack one.
+  const g = graph(node("noSuchOp" as OpName, [x], [4]));
   await assert.rejects(
     rt.execute(g, { inputs: { x: new Float32Array(4) }, params: new Map() }),
-    (e: unknown) =>
-      e instanceof UnsupportedOpError && e.op === "noSuchOp" && /noSuchOp/.test(e.message),
+    (e: unknown) => e instanceof GraphError && /"noSuchOp"/.test(e.message),
   );
+});
+
+gpuTest("lowering a fed source is an UnsupportedOpError naming it", () => {
+  assert.throws(
+    () => lower(input("x", [4])),
+    (e: unknown) => e instanceof UnsupportedOpError && e.op === "input",
+  );
+  return Promise.resolve();
 });
 
 gpuTest("a value larger than maxStorageBufferBindingSize throws LimitError naming it", async () => {

@@ -5,7 +5,6 @@
  */
 import {
   add,
-  BACKWARD,
   byteSize,
   fill,
   type Graph,
@@ -13,6 +12,7 @@ import {
   GraphError,
   isTrainable,
   numel,
+  opDef,
   showShape,
   type Tensor,
   topoSort,
@@ -74,7 +74,7 @@ export function grad(loss: Tensor, options: GradOptions = {}): GradResult {
     const n = forward[i];
     const dy = cotangent.get(n);
     if (!dy || n.inputs.length === 0) continue;
-    const rule = BACKWARD[n.op];
+    const rule = opDef(n).backward;
     if (!rule) throw new GraphError(`grad: op ${n.op} has no backward rule`);
     const dxs = rule(n, dy, n.inputs.map((x) => needs.has(x)));
     n.inputs.forEach((x, j) => {
@@ -119,13 +119,13 @@ function dependents(order: readonly Tensor[], root: Tensor): Set<Tensor> {
   return out;
 }
 
-/** Forward values (parameters excluded) read by backward nodes. */
+/** Forward values read by backward nodes, except those their op record marks not `saved` (parameters, constants). */
 function savedSet(order: readonly Tensor[], backward: ReadonlySet<Tensor>): SavedValue[] {
   const readers = new Map<Tensor, Set<string>>();
   for (const n of order) {
     if (!backward.has(n)) continue;
     for (const x of n.inputs) {
-      if (backward.has(x) || x.op === "param" || x.op === "fill") continue;
+      if (backward.has(x) || opDef(x).saved === false) continue;
       if (!readers.has(x)) readers.set(x, new Set());
       readers.get(x)!.add(n.op);
     }

@@ -8,36 +8,19 @@
  * - masks (`convMasked`): full-size buffers, rows of closed channels left at
  *   zero and skipped inside the product.
  *
- * `tests/gating_bench.ts` measures both; the executor uses the lists.
+ * `tests/gating_bench.ts` measures both; the executor uses the lists. The
+ * geometry is the graph's (`convGeometryOf` of the conv node): square
+ * kernels, equal strides and paddings on both axes, one group, no dilation;
+ * its batch size is ignored.
  * @module
  */
+import type { ConvGeometry } from "../graph/mod.ts";
 import { gemm } from "../runtime/cpu/kernels/gemm.ts";
-
-/** Geometry of a one-group conv applied to one sample. */
-export interface ConvGeometry {
-  /** Input channels. */
-  readonly cin: number;
-  /** Input height. */
-  readonly h: number;
-  /** Input width. */
-  readonly w: number;
-  /** Output channels. */
-  readonly cout: number;
-  /** Kernel side (square). */
-  readonly k: number;
-  /** Stride (both axes). */
-  readonly stride: number;
-  /** Zero padding (both axes). */
-  readonly padding: number;
-  /** Output height. */
-  readonly ho: number;
-  /** Output width. */
-  readonly wo: number;
-}
 
 /** Writes the im2col rows of input channel `ch` at row block `r` of `col` (`[rows, ho·wo]`). */
 function im2colChannel(g: ConvGeometry, x: Float32Array, ch: number, col: Float32Array, r: number) {
-  const { h, w, k, stride: s, padding: p, ho, wo } = g;
+  const [, , h, w] = g.x, [, , k] = g.w, [, , ho, wo] = g.y;
+  const s = g.stride[0], p = g.padding[0];
   const cols = ho * wo;
   const plane = ch * h * w;
   for (let i = 0; i < k; i++) {
@@ -73,8 +56,9 @@ export function convChannels(
   ins: Int32Array | null,
   outs: Int32Array | null,
 ): Float32Array {
-  const taps = g.k * g.k, cols = g.ho * g.wo;
-  const nIn = ins ? ins.length : g.cin, nOut = outs ? outs.length : g.cout;
+  const [cout, cin, k] = g.w;
+  const taps = k * k, cols = g.y[2] * g.y[3];
+  const nIn = ins ? ins.length : cin, nOut = outs ? outs.length : cout;
   const y = new Float32Array(nOut * cols);
   if (nIn === 0 || nOut === 0) return y;
   const col = new Float32Array(nIn * taps * cols);
@@ -84,7 +68,7 @@ export function convChannels(
     const kk = nIn * taps;
     a = new Float32Array(nOut * kk);
     for (let o = 0; o < nOut; o++) {
-      const src = (outs ? outs[o] : o) * g.cin * taps;
+      const src = (outs ? outs[o] : o) * cin * taps;
       for (let r = 0; r < nIn; r++) {
         const from = src + (ins ? ins[r] : r) * taps;
         a.set(weight.subarray(from, from + taps), o * kk + r * taps);
@@ -107,14 +91,15 @@ export function convMasked(
   inOpen: Uint8Array,
   outOpen: Uint8Array,
 ): Float32Array {
-  const taps = g.k * g.k, cols = g.ho * g.wo, rows = g.cin * taps;
-  const y = new Float32Array(g.cout * cols);
+  const [cout, cin, k] = g.w;
+  const taps = k * k, cols = g.y[2] * g.y[3], rows = cin * taps;
+  const y = new Float32Array(cout * cols);
   const col = new Float32Array(rows * cols);
-  for (let i = 0; i < g.cin; i++) if (inOpen[i]) im2colChannel(g, x, i, col, i);
-  for (let o = 0; o < g.cout; o++) {
+  for (let i = 0; i < cin; i++) if (inOpen[i]) im2colChannel(g, x, i, col, i);
+  for (let o = 0; o < cout; o++) {
     if (!outOpen[o]) continue;
     const yo = o * cols, wo = o * rows;
-    for (let i = 0; i < g.cin; i++) {
+    for (let i = 0; i < cin; i++) {
       if (!inOpen[i]) continue;
       for (let t = 0; t < taps; t++) {
         const v = weight[wo + i * taps + t];
@@ -124,15 +109,4 @@ export function convMasked(
     }
   }
   return y;
-}
-
-/** The geometry of a conv node's one-sample application (`x` `[1,cin,h,w]`, `y` `[1,cout,ho,wo]`). */
-export function convGeometry(
-  x: readonly number[],
-  y: readonly number[],
-  k: number,
-  stride: number,
-  padding: number,
-): ConvGeometry {
-  return { cin: x[1], h: x[2], w: x[3], cout: y[1], k, stride, padding, ho: y[2], wo: y[3] };
 }

@@ -14,11 +14,17 @@
  * same value as without gating.
  * @module
  */
-import { nodeFlops, sourceName, type Tensor } from "../graph/mod.ts";
+import {
+  type ConvGeometry,
+  convGeometryOf,
+  nodeFlops,
+  sourceName,
+  type Tensor,
+} from "../graph/mod.ts";
 import { evalNode } from "../runtime/cpu/execute.ts";
 import type { ParamStore, TensorData } from "../runtime/data.ts";
 import { attentionPeaks, channelRanges, intervalTerms, l1Terms } from "./bound.ts";
-import { convChannels, convGeometry } from "./conv_cpu.ts";
+import { convChannels } from "./conv_cpu.ts";
 import { convFlops } from "./flops.ts";
 import type { GatedConv, GatingPlan } from "./plan.ts";
 import { GatingError } from "./rule.ts";
@@ -86,13 +92,13 @@ function epilogue(
   return z;
 }
 
-function convOf(n: Tensor) {
-  const a = n.attrs as { stride: readonly number[]; padding: readonly number[] };
-  const [, , kh, kw] = n.inputs[1].shape;
-  if (kh !== kw || a.stride[0] !== a.stride[1] || a.padding[0] !== a.padding[1]) {
+function convOf(n: Tensor): ConvGeometry {
+  const g = convGeometryOf(n);
+  const [, , kh, kw] = g.w;
+  if (kh !== kw || g.stride[0] !== g.stride[1] || g.padding[0] !== g.padding[1]) {
     throw new GatingError(`gated convs must be square, got ${n.inputs[1].shape}`);
   }
-  return convGeometry(n.inputs[0].shape, n.shape, kh, a.stride[0], a.padding[0]);
+  return g;
 }
 
 /** Options of {@linkcode runGated}. */
@@ -145,12 +151,12 @@ export function runGated(
       const outs = openChannels(gated, xin, xOpen, a);
       const g = convOf(n);
       const y = convChannels(g, xin, values.get(n.inputs[1]) as Float32Array, xOpen, outs);
-      const z = epilogue(gated, y, outs, a, g.ho * g.wo);
+      const z = epilogue(gated, y, outs, a, g.y[2] * g.y[3]);
       values.set(gated.activation, z);
       openOf.set(gated.activation, outs);
       open.push(outs.length);
-      const ins = xOpen ? xOpen.length : g.cin;
-      flops += convFlops(n, outs.length, ins) + 2 * g.cout * ins;
+      const ins = xOpen ? xOpen.length : g.x[1];
+      flops += convFlops(n, outs.length, ins) + 2 * g.w[0] * ins;
       continue;
     }
     const source = readerOf.get(n);
@@ -162,7 +168,7 @@ export function runGated(
         n,
         convChannels(g, xin, values.get(n.inputs[1]) as Float32Array, sourceOpen, null),
       );
-      flops += convFlops(n, g.cout, sourceOpen.length);
+      flops += convFlops(n, g.w[0], sourceOpen.length);
       continue;
     }
     if (lists && n.op === "conv2d" && (n.attrs.groups as number) === 1) {

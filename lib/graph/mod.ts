@@ -7,8 +7,18 @@ export * from "./tensor.ts";
 export * from "./graph.ts";
 export { graphFlops, nodeFlops } from "./flops.ts";
 export type { BackwardRule } from "./rule.ts";
-export { BACKWARD, OP_NAMES } from "./registry.ts";
-export * from "./ops/source.ts";
+export { OP_NAMES, type OpName } from "./op_names.ts";
+export type { OpDef } from "./op.ts";
+export { inPlaceArgs, isPerSample, opDef, OPS } from "./ops/mod.ts";
+export {
+  fill,
+  type Init,
+  input,
+  isTrainable,
+  param,
+  type ParamOptions,
+  sourceName,
+} from "./ops/source.ts";
 export { add, broadcastShapes, broadcastTo, mul, scale, sumTo } from "./ops/broadcast.ts";
 export {
   conv2d,
@@ -17,18 +27,30 @@ export {
   type Conv2dOptions,
   type ConvAttrs,
   convAttrs,
+  convAttrsOf,
+  type ConvGeometry,
+  convGeometry,
+  convGeometryOf,
   type Pair,
   pair,
   windowOut,
 } from "./ops/conv2d.ts";
 export { batchNorm, type BatchNormOptions, type BatchNormParams } from "./ops/batch_norm.ts";
 export { relu, reluGrad, reluMask } from "./ops/relu.ts";
-export { sigmoid } from "./ops/sigmoid.ts";
-export { avgPool2d, maxPool2d, type PoolAttrs, type PoolOptions } from "./ops/pool.ts";
+export { sigmoid, sigmoidGrad } from "./ops/sigmoid.ts";
+export {
+  avgPool2d,
+  avgPool2dGrad,
+  maxPool2d,
+  maxPool2dGrad,
+  maxPool2dIndices,
+  type PoolAttrs,
+  type PoolOptions,
+} from "./ops/pool.ts";
 export { channelMean, globalAvgPool, mean } from "./ops/reduce.ts";
-export { upsampleNearest } from "./ops/upsample.ts";
+export { upsampleNearest, upsampleNearestGrad } from "./ops/upsample.ts";
 export { flatten, reshape } from "./ops/reshape.ts";
 export { linear, matmul, type MatmulOptions } from "./ops/matmul.ts";
-export { softmaxCrossEntropy } from "./ops/loss.ts";
+export { softmaxCrossEntropy, softmaxCrossEntropyGrad } from "./ops/loss.ts";
 export { binarize } from "./ops/binarize.ts";
 export { rewrite, withBatchNorms, withEvalNorms } from "./transform.ts";

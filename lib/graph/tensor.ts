@@ -3,6 +3,7 @@
  * shape, the op that produces it and that op's inputs and attributes.
  * @module
  */
+import type { OpName } from "./op_names.ts";
 
 /** A tensor shape: dimension sizes, outermost first (NCHW for images). */
 export type Shape = readonly number[];
@@ -27,8 +28,8 @@ export type Attrs = Readonly<Record<string, Attr>>;
  * graph is the set of nodes reachable from its outputs.
  */
 export interface Tensor {
-  /** The op that produces this value (a key of the op registry). */
-  readonly op: string;
+  /** The op that produces this value (a key of `OPS`). */
+  readonly op: OpName;
   /** The values this op reads, in argument order. */
   readonly inputs: readonly Tensor[];
   /** The inferred shape. */
@@ -53,7 +54,7 @@ export class ShapeError extends Error {
 
 /** Creates a node. Shapes are copied and frozen so graphs stay values. */
 export function node(
-  op: string,
+  op: OpName,
   inputs: readonly Tensor[],
   shape: Shape,
   attrs: Attrs = {},

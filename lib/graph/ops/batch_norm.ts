@@ -4,6 +4,7 @@
  * backward ops.
  * @module
  */
+import { FIRST_IN_PLACE, NOT_IN_PLACE, type OpTable } from "../op.ts";
 import type { BackwardRule } from "../rule.ts";
 import { node, type Shape, ShapeError, showShape, type Tensor } from "../tensor.ts";
 import { sumTo } from "./broadcast.ts";
@@ -94,3 +95,40 @@ export const batchNormBackward: BackwardRule = (n, dy, needs) => {
     undefined,
   ];
 };
+
+/** Eval mode normalises with fixed statistics: a per-channel affine map of each element. */
+function isEval(n: Tensor): boolean {
+  return n.attrs.mode === "eval";
+}
+
+/** The records of batch norm and its backward ops. */
+export const BATCH_NORM_OPS = {
+  batchNorm: {
+    build: batchNorm,
+    backward: batchNormBackward,
+    flops: null,
+    inPlace: (n) => (isEval(n) ? FIRST_IN_PLACE : NOT_IN_PLACE),
+    perSample: isEval,
+  },
+  batchNormGradInput: {
+    build: batchNormGradInput,
+    backward: null,
+    flops: null,
+    inPlace: FIRST_IN_PLACE,
+    perSample: true,
+  },
+  batchNormBatchGradInput: {
+    build: batchNormBatchGradInput,
+    backward: null,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: false,
+  },
+  batchNormGradGamma: {
+    build: batchNormGradGamma,
+    backward: null,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: false,
+  },
+} satisfies OpTable;

@@ -4,6 +4,7 @@
  * backward keeps nothing.
  * @module
  */
+import { NOT_IN_PLACE, type OpTable } from "../op.ts";
 import type { BackwardRule } from "../rule.ts";
 import { node, ShapeError, type Tensor } from "../tensor.ts";
 
@@ -17,3 +18,14 @@ export function binarize(x: Tensor, threshold: number): Tensor {
 
 /** binarize: straight-through estimator, `dx = dy`; reads no forward value. */
 export const binarizeBackward: BackwardRule = (_, dy) => [dy];
+
+/** The record of binarize. */
+export const BINARIZE_OPS = {
+  binarize: {
+    build: binarize,
+    backward: binarizeBackward,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+} satisfies OpTable;

@@ -3,6 +3,7 @@
  * the two shape-changing ops their backward uses: `sumTo` and `broadcastTo`.
  * @module
  */
+import { EITHER_IN_PLACE, FIRST_IN_PLACE, NOT_IN_PLACE, type OpTable } from "../op.ts";
 import type { BackwardRule } from "../rule.ts";
 import { node, type Shape, ShapeError, showShape, type Tensor } from "../tensor.ts";
 
@@ -90,3 +91,43 @@ export function scale(x: Tensor, s: number): Tensor {
 
 /** scale: the gradient is scaled by the same constant. */
 export const scaleBackward: BackwardRule = (n, dy) => [scale(dy, n.attrs.scale as number)];
+
+/** The records of the broadcasting element-wise ops and their shape-changing helpers. */
+export const BROADCAST_OPS = {
+  add: {
+    build: add,
+    backward: addBackward,
+    flops: null,
+    inPlace: EITHER_IN_PLACE,
+    perSample: true,
+  },
+  mul: {
+    build: mul,
+    backward: mulBackward,
+    flops: null,
+    inPlace: EITHER_IN_PLACE,
+    perSample: true,
+  },
+  scale: {
+    build: scale,
+    backward: scaleBackward,
+    flops: null,
+    inPlace: FIRST_IN_PLACE,
+    perSample: true,
+  },
+  sumTo: {
+    build: sumTo,
+    backward: sumToBackward,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    // Per sample only while the batch axis is kept.
+    perSample: (n) => n.inputs[0].shape[0] === n.shape[0],
+  },
+  broadcastTo: {
+    build: broadcastTo,
+    backward: broadcastToBackward,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+} satisfies OpTable;

@@ -3,6 +3,7 @@
  * and its two backward ops.
  * @module
  */
+import { NOT_IN_PLACE, type OpTable } from "../op.ts";
 import type { BackwardRule } from "../rule.ts";
 import { checkRank, node, type Shape, ShapeError, showShape, type Tensor } from "../tensor.ts";
 
@@ -48,44 +49,98 @@ export function convAttrs(n: Tensor): ConvAttrs {
   return n.attrs as unknown as ConvAttrs;
 }
 
-function checkConv(x: Shape, w: Shape, a: ConvAttrs): Shape {
+/**
+ * One convolution's shapes and attributes: what every conv kernel (CPU,
+ * WGSL, gated) and the FLOP count read. `y` is `[N, Cout, Ho, Wo]` with
+ * `Ho`, `Wo` from {@linkcode windowOut}.
+ */
+export interface ConvGeometry extends ConvAttrs {
+  /** Input `[N, Cin, H, W]`. */
+  readonly x: Shape;
+  /** Weights `[Cout, Cin/groups, KH, KW]`. */
+  readonly w: Shape;
+  /** Output `[N, Cout, Ho, Wo]`. */
+  readonly y: Shape;
+}
+
+/** The attributes of {@linkcode Conv2dOptions}, every pair explicit and defaults filled in. */
+export function convAttrsOf(options: Conv2dOptions = {}): ConvAttrs {
+  return {
+    stride: pair(options.stride ?? 1),
+    padding: pair(options.padding ?? 0),
+    dilation: pair(options.dilation ?? 1),
+    groups: options.groups ?? 1,
+  };
+}
+
+/**
+ * The geometry of a conv of `x` with `w` (output size from
+ * {@linkcode windowOut}; not validated: `Ho` or `Wo` may be below 1).
+ */
+export function convGeometry(x: Shape, w: Shape, options: Conv2dOptions = {}): ConvGeometry {
+  const a = convAttrsOf(options);
+  const ho = windowOut(x[2], w[2], a.stride[0], a.padding[0], a.dilation[0]);
+  const wo = windowOut(x[3], w[3], a.stride[1], a.padding[1], a.dilation[1]);
+  return { ...a, x, w, y: [x[0], w[0], ho, wo] };
+}
+
+/** The geometry of a `conv2d`, `conv2dGradInput` or `conv2dGradWeight` node. */
+export function convGeometryOf(n: Tensor): ConvGeometry {
+  const { stride, padding, dilation, groups } = convAttrs(n);
+  const [a, b] = n.inputs;
+  const [x, w, y] = n.op === "conv2dGradInput"
+    ? [n.shape, b.shape, a.shape]
+    : n.op === "conv2dGradWeight"
+    ? [a.shape, n.shape, b.shape]
+    : [a.shape, b.shape, n.shape];
+  return { stride, padding, dilation, groups, x, w, y };
+}
+
+/** FLOPs of a conv (2 per multiply-add); its input and weight gradients cost the same. */
+export function convFlops(g: ConvGeometry): number {
+  const [b, cout, ho, wo] = g.y;
+  const [, cinG, kh, kw] = g.w;
+  return 2 * b * cout * cinG * kh * kw * ho * wo;
+}
+
+function checkConv(x: Shape, w: Shape, options: Conv2dOptions): ConvGeometry {
   const op = "conv2d";
-  const [n, cin, h, wd] = x;
-  const [cout, cinG, kh, kw] = w;
-  const all = [...a.stride, ...a.dilation, a.groups];
-  if (!all.every((v) => Number.isInteger(v) && v >= 1) || !a.padding.every((v) => v >= 0)) {
-    throw new ShapeError(op, `invalid stride/padding/dilation/groups ${JSON.stringify(a)}`);
+  const g = convGeometry(x, w, options);
+  const [, cin] = x;
+  const [cout, cinG] = w;
+  const all = [...g.stride, ...g.dilation, g.groups];
+  if (!all.every((v) => Number.isInteger(v) && v >= 1) || !g.padding.every((v) => v >= 0)) {
+    const { stride, padding, dilation, groups } = g;
+    throw new ShapeError(
+      op,
+      `invalid stride/padding/dilation/groups ${
+        JSON.stringify({ stride, padding, dilation, groups })
+      }`,
+    );
   }
-  if (cin !== cinG * a.groups || cout % a.groups !== 0) {
+  if (cin !== cinG * g.groups || cout % g.groups !== 0) {
     throw new ShapeError(
       op,
       `input channels do not match weight: x ${showShape(x)}, w ${
         showShape(w)
-      }, groups ${a.groups}`,
+      }, groups ${g.groups}`,
     );
   }
-  const ho = windowOut(h, kh, a.stride[0], a.padding[0], a.dilation[0]);
-  const wo = windowOut(wd, kw, a.stride[1], a.padding[1], a.dilation[1]);
-  if (ho < 1 || wo < 1) {
+  if (g.y[2] < 1 || g.y[3] < 1) {
     throw new ShapeError(
       op,
       `kernel larger than padded input: x ${showShape(x)}, w ${showShape(w)}`,
     );
   }
-  return [n, cout, ho, wo];
+  return g;
 }
 
 /** Convolution of `x` `[N,Cin,H,W]` with `w` `[Cout,Cin/groups,KH,KW]` (no bias). */
 export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
   checkRank("conv2d", "x", x, 4);
   checkRank("conv2d", "w", w, 4);
-  const attrs: ConvAttrs = {
-    stride: pair(options.stride ?? 1),
-    padding: pair(options.padding ?? 0),
-    dilation: pair(options.dilation ?? 1),
-    groups: options.groups ?? 1,
-  };
-  return node("conv2d", [x, w], checkConv(x.shape, w.shape, attrs), { ...attrs });
+  const { stride, padding, dilation, groups, y } = checkConv(x.shape, w.shape, options);
+  return node("conv2d", [x, w], y, { stride, padding, dilation, groups });
 }
 
 /** Gradient of a conv's input from its output gradient and weights. */
@@ -107,3 +162,28 @@ export const conv2dBackward: BackwardRule = (n, dy, needs) => {
     needs[1] ? conv2dGradWeight(x, dy, a, w.shape) : undefined,
   ];
 };
+
+/** The records of the convolution and its two gradients. */
+export const CONV2D_OPS = {
+  conv2d: {
+    build: conv2d,
+    backward: conv2dBackward,
+    flops: (n) => convFlops(convGeometryOf(n)),
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+  conv2dGradInput: {
+    build: conv2dGradInput,
+    backward: null,
+    flops: (n) => convFlops(convGeometryOf(n)),
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+  conv2dGradWeight: {
+    build: conv2dGradWeight,
+    backward: null,
+    flops: (n) => convFlops(convGeometryOf(n)),
+    inPlace: NOT_IN_PLACE,
+    perSample: false,
+  },
+} satisfies OpTable;

@@ -2,6 +2,7 @@
  * Softmax cross-entropy averaged over the batch.
  * @module
  */
+import { NOT_IN_PLACE, type OpTable } from "../op.ts";
 import type { BackwardRule } from "../rule.ts";
 import { checkRank, node, ShapeError, showShape, type Tensor } from "../tensor.ts";
 
@@ -21,8 +22,29 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
 
 /** softmaxCrossEntropy: backward reads the logits and labels. */
 export const softmaxCrossEntropyBackward: BackwardRule = (n, dy, needs) => [
-  needs[0]
-    ? node("softmaxCrossEntropyGrad", [n.inputs[0], n.inputs[1], dy], n.inputs[0].shape)
-    : undefined,
+  needs[0] ? softmaxCrossEntropyGrad(n.inputs[0], n.inputs[1], dy) : undefined,
   undefined,
 ];
+
+/** The logits' gradient `dl · (softmax(logits) − onehot(labels)) / N`. */
+export function softmaxCrossEntropyGrad(logits: Tensor, labels: Tensor, dl: Tensor): Tensor {
+  return node("softmaxCrossEntropyGrad", [logits, labels, dl], logits.shape);
+}
+
+/** The records of the loss and its gradient (both reduce over the batch). */
+export const LOSS_OPS = {
+  softmaxCrossEntropy: {
+    build: softmaxCrossEntropy,
+    backward: softmaxCrossEntropyBackward,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: false,
+  },
+  softmaxCrossEntropyGrad: {
+    build: softmaxCrossEntropyGrad,
+    backward: null,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: false,
+  },
+} satisfies OpTable;

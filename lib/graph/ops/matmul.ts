@@ -3,6 +3,7 @@
  * (`x Wᵀ + b`, PyTorch's layout) built from it.
  * @module
  */
+import { NOT_IN_PLACE, type OpTable } from "../op.ts";
 import type { BackwardRule } from "../rule.ts";
 import { checkRank, node, ShapeError, showShape, type Tensor } from "../tensor.ts";
 import { add } from "./broadcast.ts";
@@ -69,3 +70,21 @@ export const matmulBackward: BackwardRule = (n, dy, needs) => {
     : matmul(a, dy, { transA: !transA });
   return [da, db];
 };
+
+/** FLOPs of a matmul node: `2·m·k·n`. */
+function matmulFlops(n: Tensor): number {
+  const [a] = n.inputs;
+  const k = n.attrs.transA ? a.shape[0] : a.shape[1];
+  return 2 * n.shape[0] * k * n.shape[1];
+}
+
+/** The record of matmul. */
+export const MATMUL_OPS = {
+  matmul: {
+    build: matmul,
+    backward: matmulBackward,
+    flops: matmulFlops,
+    inPlace: NOT_IN_PLACE,
+    perSample: false,
+  },
+} satisfies OpTable;

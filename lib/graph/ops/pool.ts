@@ -4,6 +4,7 @@
  * keeps the argmax position inside each window as one byte.
  * @module
  */
+import { NOT_IN_PLACE, type OpTable } from "../op.ts";
 import type { BackwardRule } from "../rule.ts";
 import { checkRank, node, type Shape, ShapeError, showShape, type Tensor } from "../tensor.ts";
 import { type Pair, pair, windowOut } from "./conv2d.ts";
@@ -64,12 +65,71 @@ export function maxPool2d(x: Tensor, options: PoolOptions): Tensor {
 
 /** avgPool2d: the gradient spreads evenly; nothing is kept. */
 export const avgPool2dBackward: BackwardRule = (n, dy) => [
-  node("avgPool2dGrad", [dy], n.inputs[0].shape, n.attrs),
+  avgPool2dGrad(dy, n.inputs[0].shape, n.attrs as unknown as PoolAttrs),
 ];
+
+/** The input gradient of an average pool: `dy` spread evenly over each window. */
+export function avgPool2dGrad(dy: Tensor, xShape: Shape, attrs: PoolAttrs): Tensor {
+  return node("avgPool2dGrad", [dy], xShape, { ...attrs });
+}
+
+/** The argmax position inside each window of a max pool of `x`, one byte each. */
+export function maxPool2dIndices(x: Tensor, yShape: Shape, attrs: PoolAttrs): Tensor {
+  return node("maxPool2dIndices", [x], yShape, { ...attrs }, "u8");
+}
+
+/** The input gradient of a max pool: each `dy` goes to its window's argmax. */
+export function maxPool2dGrad(
+  dy: Tensor,
+  indices: Tensor,
+  xShape: Shape,
+  attrs: PoolAttrs,
+): Tensor {
+  return node("maxPool2dGrad", [dy, indices], xShape, { ...attrs });
+}
 
 /** maxPool2d: backward keeps only the argmax index inside each window (u8). */
 export const maxPool2dBackward: BackwardRule = (n, dy) => {
   const x = n.inputs[0];
-  const indices = node("maxPool2dIndices", [x], n.shape, n.attrs, "u8");
-  return [node("maxPool2dGrad", [dy, indices], x.shape, n.attrs)];
+  const attrs = n.attrs as unknown as PoolAttrs;
+  return [maxPool2dGrad(dy, maxPool2dIndices(x, n.shape, attrs), x.shape, attrs)];
 };
+
+/** The records of the pools and their backward ops (all per sample). */
+export const POOL_OPS = {
+  avgPool2d: {
+    build: avgPool2d,
+    backward: avgPool2dBackward,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+  avgPool2dGrad: {
+    build: avgPool2dGrad,
+    backward: null,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+  maxPool2d: {
+    build: maxPool2d,
+    backward: maxPool2dBackward,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+  maxPool2dIndices: {
+    build: maxPool2dIndices,
+    backward: null,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+  maxPool2dGrad: {
+    build: maxPool2dGrad,
+    backward: null,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+} satisfies OpTable;

@@ -3,6 +3,7 @@
  * all elements. Their backward keeps nothing but shapes.
  * @module
  */
+import { NOT_IN_PLACE, type OpTable } from "../op.ts";
 import type { BackwardRule } from "../rule.ts";
 import { checkRank, node, numel, type Tensor } from "../tensor.ts";
 import { broadcastTo } from "./broadcast.ts";
@@ -41,3 +42,28 @@ export const channelMeanBackward: BackwardRule = (n, dy) => [
 export const meanBackward: BackwardRule = (n, dy) => [
   broadcastTo(dy, n.inputs[0].shape, 1 / numel(n.inputs[0].shape)),
 ];
+
+/** The records of the means (per sample except the mean of all elements). */
+export const REDUCE_OPS = {
+  globalAvgPool: {
+    build: globalAvgPool,
+    backward: globalAvgPoolBackward,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+  channelMean: {
+    build: channelMean,
+    backward: channelMeanBackward,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+  mean: {
+    build: mean,
+    backward: meanBackward,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: false,
+  },
+} satisfies OpTable;

@@ -3,6 +3,7 @@
  * packed 32 per `u32`, never the fp32 input or output.
  * @module
  */
+import { FIRST_IN_PLACE, NOT_IN_PLACE, type OpTable } from "../op.ts";
 import type { BackwardRule } from "../rule.ts";
 import { node, type Tensor } from "../tensor.ts";
 
@@ -23,3 +24,28 @@ export function reluGrad(dy: Tensor, mask: Tensor): Tensor {
 
 /** relu: backward reads only the mask of its output. */
 export const reluBackward: BackwardRule = (n, dy) => [reluGrad(dy, reluMask(n))];
+
+/** The records of ReLU, its mask and its gradient. */
+export const RELU_OPS = {
+  relu: {
+    build: relu,
+    backward: reluBackward,
+    flops: null,
+    inPlace: FIRST_IN_PLACE,
+    perSample: true,
+  },
+  reluMask: {
+    build: reluMask,
+    backward: null,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+  reluGrad: {
+    build: reluGrad,
+    backward: null,
+    flops: null,
+    inPlace: FIRST_IN_PLACE,
+    perSample: true,
+  },
+} satisfies OpTable;

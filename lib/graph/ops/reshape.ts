@@ -2,6 +2,7 @@
  * Reshape and flatten: the same elements in row-major order, a new shape.
  * @module
  */
+import { FIRST_IN_PLACE, type OpTable } from "../op.ts";
 import type { BackwardRule } from "../rule.ts";
 import { node, numel, type Shape, ShapeError, showShape, type Tensor } from "../tensor.ts";
 
@@ -28,3 +29,15 @@ export function flatten(x: Tensor): Tensor {
 
 /** reshape: the gradient is reshaped back. */
 export const reshapeBackward: BackwardRule = (n, dy) => [reshape(dy, n.inputs[0].shape)];
+
+/** The record of reshape (a copy; in place it is free). */
+export const RESHAPE_OPS = {
+  reshape: {
+    build: reshape,
+    backward: reshapeBackward,
+    flops: null,
+    inPlace: FIRST_IN_PLACE,
+    // Per sample only while the batch axis is kept.
+    perSample: (n) => n.inputs[0].shape[0] === n.shape[0],
+  },
+} satisfies OpTable;

@@ -2,6 +2,7 @@
  * Graph sources: named inputs, named parameters and constants.
  * @module
  */
+import { NOT_IN_PLACE, type OpTable } from "../op.ts";
 import { type Attr, checkShape, type DType, node, type Shape, type Tensor } from "../tensor.ts";
 
 /** How a parameter is initialised when no stored value is given. */
@@ -54,3 +55,30 @@ export function isTrainable(t: Tensor): boolean {
 export function sourceName(t: Tensor): string {
   return String(t.attrs.name);
 }
+
+/** The records of the source ops: fed or constant values, never differentiated. */
+export const SOURCE_OPS = {
+  input: {
+    build: input,
+    backward: null,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: false,
+  },
+  param: {
+    build: param,
+    backward: null,
+    saved: false,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: false,
+  },
+  fill: {
+    build: fill,
+    backward: null,
+    saved: false,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: false,
+  },
+} satisfies OpTable;

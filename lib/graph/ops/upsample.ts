@@ -3,8 +3,9 @@
  * block and keeps nothing.
  * @module
  */
+import { NOT_IN_PLACE, type OpTable } from "../op.ts";
 import type { BackwardRule } from "../rule.ts";
-import { checkRank, node, ShapeError, type Tensor } from "../tensor.ts";
+import { checkRank, node, type Shape, ShapeError, type Tensor } from "../tensor.ts";
 
 /** `[N,C,H,W]` → `[N,C,H·f,W·f]`, each value repeated in an f×f block. */
 export function upsampleNearest(x: Tensor, factor: number): Tensor {
@@ -18,5 +19,28 @@ export function upsampleNearest(x: Tensor, factor: number): Tensor {
 
 /** upsampleNearest: the gradient sums each f×f block. */
 export const upsampleNearestBackward: BackwardRule = (n, dy) => [
-  node("upsampleNearestGrad", [dy], n.inputs[0].shape, n.attrs),
+  upsampleNearestGrad(dy, n.inputs[0].shape, n.attrs.factor as number),
 ];
+
+/** The input gradient of an upsample: `dy` summed over each f×f block, to `xShape`. */
+export function upsampleNearestGrad(dy: Tensor, xShape: Shape, factor: number): Tensor {
+  return node("upsampleNearestGrad", [dy], xShape, { factor });
+}
+
+/** The records of the upsample and its gradient. */
+export const UPSAMPLE_OPS = {
+  upsampleNearest: {
+    build: upsampleNearest,
+    backward: upsampleNearestBackward,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+  upsampleNearestGrad: {
+    build: upsampleNearestGrad,
+    backward: null,
+    flops: null,
+    inPlace: NOT_IN_PLACE,
+    perSample: true,
+  },
+} satisfies OpTable;

@@ -4,39 +4,13 @@
  * samples `[k·b, (k+1)·b)` of a value are one contiguous byte range: a slice
  * is a binding at an offset, and the node is compiled once for a batch of
  * `b`. Only ops whose sample `n` reads nothing but sample `n` of their batched
- * inputs can be split (convolutions, their input gradients, elementwise ops,
- * eval-mode batch norm, pools, sums that keep the batch axis); reductions over the batch (weight gradients,
- * batch statistics, the loss) cannot, and keep the limit error.
+ * inputs can be split (their op record's `perSample`: convolutions, their
+ * input gradients, elementwise ops, eval-mode batch norm, pools, sums that
+ * keep the batch axis); reductions over the batch (weight gradients, batch
+ * statistics, the loss) cannot, and keep the limit error.
  * @module
  */
-import { byteSize, input, node, type Tensor } from "../../graph/mod.ts";
-
-/** Ops whose output sample `n` depends only on sample `n` of their batched inputs. */
-const PER_SAMPLE = new Set([
-  "conv2d",
-  "conv2dGradInput",
-  "add",
-  "mul",
-  "scale",
-  "relu",
-  "reluMask",
-  "reluGrad",
-  "sigmoid",
-  "sigmoidGrad",
-  "binarize",
-  "batchNormGradInput",
-  "avgPool2d",
-  "avgPool2dGrad",
-  "maxPool2d",
-  "maxPool2dIndices",
-  "maxPool2dGrad",
-  "globalAvgPool",
-  "channelMean",
-  "upsampleNearest",
-  "upsampleNearestGrad",
-  "broadcastTo",
-  "reshape",
-]);
+import { byteSize, input, isPerSample, node, type Tensor } from "../../graph/mod.ts";
 
 /** How a node runs in slices. */
 export interface BatchSplit {
@@ -59,12 +33,6 @@ function perSampleBytes(t: Tensor): number {
   return byteSize(t.shape, t.dtype) / t.shape[0];
 }
 
-function splittable(t: Tensor): boolean {
-  if (t.op === "batchNorm") return t.attrs.mode === "eval";
-  if (t.op === "reshape" || t.op === "sumTo") return t.inputs[0].shape[0] === t.shape[0];
-  return PER_SAMPLE.has(t.op);
-}
-
 /**
  * The split of `t` whose every binding fits `maxBinding` bytes at offsets
  * that are multiples of `alignment`, with the most samples per slice; null
@@ -73,7 +41,7 @@ function splittable(t: Tensor): boolean {
  */
 export function batchSplit(t: Tensor, maxBinding: number, alignment: number): BatchSplit | null {
   const n = t.shape[0];
-  if (!splittable(t) || n === undefined || n < 2) return null;
+  if (!isPerSample(t) || n === undefined || n < 2) return null;
   const sliced = t.inputs.map((v) => batched(v, n));
   const cut = [...t.inputs.filter((_, i) => sliced[i]), t];
   // Packed masks split only on whole words.

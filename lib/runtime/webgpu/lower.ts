@@ -4,7 +4,13 @@
  * generator from `kernels/`.
  * @module
  */
-import { type ConvAttrs, numel, type PoolAttrs, type Tensor } from "../../graph/mod.ts";
+import {
+  convGeometryOf,
+  numel,
+  type OpName,
+  type PoolAttrs,
+  type Tensor,
+} from "../../graph/mod.ts";
 import * as bn from "../../../kernels/batch_norm.ts";
 import { binarize } from "../../../kernels/binarize.ts";
 import * as broadcast from "../../../kernels/broadcast.ts";
@@ -14,7 +20,6 @@ import * as pool from "../../../kernels/pool.ts";
 import * as reduce from "../../../kernels/reduce.ts";
 import { matmul } from "../../../kernels/matmul.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "../../../kernels/conv2d.ts";
-import type { ConvGeometry } from "../../../kernels/conv2d_direct.ts";
 import type { Kernel, Lowering } from "../../../kernels/wgsl.ts";
 import { UnsupportedOpError } from "./errors.ts";
 
@@ -34,16 +39,6 @@ function poolGeometry(x: readonly number[], y: readonly number[], n: Tensor): po
   return { x, y, kernel: a.kernel, stride: a.stride, padding: a.padding };
 }
 
-function convGeometry(
-  x: readonly number[],
-  w: readonly number[],
-  y: readonly number[],
-  n: Tensor,
-): ConvGeometry {
-  const a = n.attrs as unknown as ConvAttrs;
-  return { x, w, y, stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups };
-}
-
 function matmulLowering(n: Tensor): Lowering {
   const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
   const [m, p] = n.shape;
@@ -51,19 +46,22 @@ function matmulLowering(n: Tensor): Lowering {
   return one(matmul({ m, k, n: p, transA, transB }));
 }
 
-/** Lowerings by op name (sources `input` and `param` have none: they are fed). */
-export const LOWERINGS: Readonly<Record<string, Lower>> = {
+/**
+ * Lowerings by op name, one per op (complete by type); null for the sources
+ * `input` and `param`, which are fed, not computed.
+ */
+export const LOWERINGS = {
+  input: null,
+  param: null,
   fill: (n) => one(elementwise.fill(count(n), num(n, "value"))),
   add: (n) => one(broadcast.add(n.inputs[0].shape, n.inputs[1].shape, n.shape)),
   mul: (n) => one(broadcast.mul(n.inputs[0].shape, n.inputs[1].shape, n.shape)),
   scale: (n) => one(elementwise.scale(count(n), num(n, "scale"))),
   sumTo: (n) => one(broadcast.sumTo(n.inputs[0].shape, n.shape)),
   broadcastTo: (n) => one(broadcast.broadcastTo(n.inputs[0].shape, n.shape, num(n, "scale"))),
-  conv2d: (n) => one(conv2d(convGeometry(n.inputs[0].shape, n.inputs[1].shape, n.shape, n))),
-  conv2dGradInput: (n) =>
-    one(conv2dGradInput(convGeometry(n.shape, n.inputs[1].shape, n.inputs[0].shape, n))),
-  conv2dGradWeight: (n) =>
-    one(conv2dGradWeight(convGeometry(n.inputs[0].shape, n.shape, n.inputs[1].shape, n))),
+  conv2d: (n) => one(conv2d(convGeometryOf(n))),
+  conv2dGradInput: (n) => one(conv2dGradInput(convGeometryOf(n))),
+  conv2dGradWeight: (n) => one(conv2dGradWeight(convGeometryOf(n))),
   batchNorm: (n) => bn.batchNorm(bnLayout(n), n.attrs.mode as "eval" | "batch", num(n, "eps")),
   batchNormGradInput: (n) => bn.batchNormGradInput(bnLayout(n), num(n, "eps")),
   batchNormBatchGradInput: (n) => bn.batchNormBatchGradInput(bnLayout(n), num(n, "eps")),
@@ -94,9 +92,9 @@ export const LOWERINGS: Readonly<Record<string, Lower>> = {
     one(loss.softmaxCrossEntropy(n.inputs[0].shape[0], n.inputs[0].shape[1])),
   softmaxCrossEntropyGrad: (n) => one(loss.softmaxCrossEntropyGrad(n.shape[0], n.shape[1])),
   binarize: (n) => one(binarize(count(n), num(n, "threshold"))),
-};
+} satisfies { readonly [K in OpName]: Lower | null };
 
-/** The dispatches of one non-source node; throws UnsupportedOpError for an unknown op. */
+/** The dispatches of one non-source node; throws UnsupportedOpError for a source or an unknown op. */
 export function lower(n: Tensor): Lowering {
   const f = LOWERINGS[n.op];
   if (!f) throw new UnsupportedOpError(n.op);

@@ -3,11 +3,17 @@
  * and its two backward ops (col2im for the input gradient).
  * @module
  */
-import { convAttrs, numel, type Tensor } from "../../../graph/mod.ts";
+import {
+  convAttrs,
+  type ConvGeometry,
+  convGeometryOf,
+  numel,
+  type Tensor,
+} from "../../../graph/mod.ts";
 import { gemm, transpose } from "./gemm.ts";
 import { type CpuKernel, f32 } from "./kernel.ts";
 
-/** Sizes of one conv, read from the node that owns the attributes. */
+/** The sizes of a {@linkcode ConvGeometry} that the loops read, flattened. */
 interface ConvDims {
   n: number;
   cin: number;
@@ -27,8 +33,8 @@ interface ConvDims {
   cols: number;
 }
 
-function dims(x: readonly number[], y: readonly number[], wt: readonly number[], groups: number) {
-  const [n, cin, h, w] = x, [, cout, ho, wo] = y, [, cinG, kh, kw] = wt;
+function dims(g: ConvGeometry): ConvDims {
+  const [n, cin, h, w] = g.x, [, cout, ho, wo] = g.y, [, cinG, kh, kw] = g.w, groups = g.groups;
   const d: ConvDims = {
     n,
     cin,
@@ -94,7 +100,7 @@ function im2col(
 /** conv2d forward: `Y[b,g] = W[g] · im2col(X[b,g])`. */
 export const conv2d: CpuKernel = (n, [xa, wa]) => {
   const x = f32(xa), wt = f32(wa);
-  const d = dims(n.inputs[0].shape, n.shape, n.inputs[1].shape, convAttrs(n).groups);
+  const d = dims(convGeometryOf(n));
   const y = new Float32Array(numel(n.shape));
   const col = new Float32Array(d.rows * d.cols);
   for (let b = 0; b < d.n; b++) {
@@ -110,7 +116,7 @@ export const conv2d: CpuKernel = (n, [xa, wa]) => {
 /** Input gradient: `col2im(W[g]ᵀ · dY[b,g])`. */
 export const conv2dGradInput: CpuKernel = (n, [dya, wa]) => {
   const dy = f32(dya), wt = f32(wa);
-  const d = dims(n.shape, n.inputs[0].shape, n.inputs[1].shape, convAttrs(n).groups);
+  const d = dims(convGeometryOf(n));
   const dx = new Float32Array(numel(n.shape));
   const col = new Float32Array(d.rows * d.cols);
   const wT = Array.from(
@@ -131,7 +137,7 @@ export const conv2dGradInput: CpuKernel = (n, [dya, wa]) => {
 /** Weight gradient: `dW[g] = Σ_b dY[b,g] · im2col(X[b,g])ᵀ`. */
 export const conv2dGradWeight: CpuKernel = (n, [xa, dya]) => {
   const x = f32(xa), dy = f32(dya);
-  const d = dims(n.inputs[0].shape, n.inputs[1].shape, n.shape, convAttrs(n).groups);
+  const d = dims(convGeometryOf(n));
   const dw = new Float32Array(numel(n.shape));
   const col = new Float32Array(d.rows * d.cols);
   for (let b = 0; b < d.n; b++) {

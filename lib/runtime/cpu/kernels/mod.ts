@@ -2,6 +2,7 @@
  * CPU kernels by op name: the reference semantics of every op.
  * @module
  */
+import type { OpName } from "../../../graph/mod.ts";
 import type { CpuKernel } from "./kernel.ts";
 import * as batchNorm from "./batch_norm.ts";
 import * as broadcast from "./broadcast.ts";
@@ -13,8 +14,13 @@ import * as pool from "./pool.ts";
 import * as reduce from "./reduce.ts";
 import { binarize } from "./binarize.ts";
 
-/** Kernels keyed by op name (sources are handled by the interpreter). */
-export const CPU_KERNELS: Readonly<Record<string, CpuKernel>> = {
+/**
+ * Kernels by op name, one per op (complete by type); null for the sources
+ * `input` and `param`, whose values the interpreter takes from the feeds.
+ */
+export const CPU_KERNELS = {
+  input: null,
+  param: null,
   add: broadcast.add,
   mul: broadcast.mul,
   sumTo: broadcast.sumTo,
@@ -48,4 +54,4 @@ export const CPU_KERNELS: Readonly<Record<string, CpuKernel>> = {
   softmaxCrossEntropy: loss.softmaxCrossEntropy,
   softmaxCrossEntropyGrad: loss.softmaxCrossEntropyGrad,
   binarize,
-};
+} satisfies { readonly [K in OpName]: CpuKernel | null };
