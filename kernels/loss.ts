@@ -1,7 +1,9 @@
 /**
  * WGSL for softmax cross-entropy over `[N,K]` logits with `i32` labels, and
  * its gradient. Like the CPU, each row's `p[label]` is clamped at 1e-30, so
- * a row's loss never exceeds `−log 1e-30`.
+ * a row's loss never exceeds `−log 1e-30`; and like the CPU, a NaN or +∞
+ * logit makes the loss NaN. WGSL lets `min`, `max` and `x != x` ignore NaN,
+ * so the kernel tests each logit's bits and writes the NaN's bits itself.
  * @module
  */
 import { bindings, f32, type Kernel, perIndex, perSegment, u32 } from "./wgsl.ts";
@@ -15,17 +17,35 @@ function rowStats(k: number, r: string): string {
   for (var j = 0u; j < ${u32(k)}; j = j + 1u) { sum = sum + exp(logits[row + j] - mx); }`;
 }
 
-/** Mean over rows of `−log softmax(logits)[label]`, by one workgroup. */
+/** WGSL: whether `v`'s bits are a NaN or +∞ (the logits that make the CPU's loss NaN). */
+const NAN_OR_POS_INF = `fn nanOrPosInf(v: f32) -> bool {
+  let b = bitcast<u32>(v);
+  return (b & 0x7f800000u) == 0x7f800000u && b != 0xff800000u;
+}`;
+
+/**
+ * Mean over rows of `−log softmax(logits)[label]`, by one workgroup; NaN
+ * (the bits `0x7fc00000`) when any logit is NaN or +∞.
+ */
 export function softmaxCrossEntropy(rows: number, k: number): Kernel {
-  const decls = bindings([["logits", "f32"], ["labels", "i32"], ["loss", "f32"]]);
+  const decls = `${bindings([["logits", "f32"], ["labels", "i32"], ["loss", "f32"]])}
+${NAN_OR_POS_INF}`;
   const body = `  var acc = 0.0f;
+  var bad = 0.0f;
   for (var r = lid; r < ${u32(rows)}; r = r + SIZE) {
 ${rowStats(k, "r")}
+    for (var j = 0u; j < ${u32(k)}; j = j + 1u) {
+      if (nanOrPosInf(logits[row + j])) { bad = 1.0f; }
+    }
     let nll = log(sum) - (logits[row + u32(labels[r])] - mx);
     acc = acc + min(nll, ${f32(-Math.log(1e-30))});
   }
   let total = wgSum(acc, lid);
-  if (lid == 0u) { loss[0] = total / ${f32(rows)}; }`;
+  let nonFinite = wgSum(bad, lid);
+  if (lid == 0u) {
+    let mean = bitcast<u32>(total / ${f32(rows)});
+    loss[0] = bitcast<f32>(select(mean, 0x7fc00000u, nonFinite > 0.0f));
+  }`;
   return perSegment("softmaxCrossEntropy", decls, 1, rows, body);
 }
 

@@ -170,6 +170,11 @@ export async function createWebGpuRuntime(
   return new GpuRuntime(device, options);
 }
 
+/** How long a failed step waits for `device.lost` to tell a lost device from another failure. */
+const LOST_WAIT_MS = 3000;
+/** The names of the exceptions WebGPU calls reject with (on a lost device among others). */
+const WEBGPU_FAILURES = new Set(["OperationError", "AbortError"]);
+
 class GpuRuntime implements WebGpuRuntime {
   readonly name = "webgpu";
   readonly device: GPUDevice;
@@ -193,6 +198,25 @@ class GpuRuntime implements WebGpuRuntime {
 
   #checkLost(): void {
     if (this.#lost) throw new DeviceLostError(this.#lost.reason ?? "unknown", this.#lost.message);
+  }
+
+  /**
+   * Rethrows `e`, as a DeviceLostError when the device was lost: a device
+   * destroyed mid-step fails the step's WebGPU calls with a plain
+   * `OperationError` some milliseconds before `device.lost` settles.
+   */
+  async #lostOr(e: unknown): Promise<never> {
+    if (!this.#lost && WEBGPU_FAILURES.has((e as Error)?.name)) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.device.lost,
+        new Promise((r) => (timer = setTimeout(r, LOST_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+      await Promise.resolve();
+    }
+    this.#checkLost();
+    throw e;
   }
 
   #layout(count: number) {
@@ -527,7 +551,7 @@ class GpuRuntime implements WebGpuRuntime {
   }
 
   execute(g: Graph, feeds: Feeds): Promise<TensorData[]> {
-    const result = this.#queue.then(() => this.#run(g, feeds));
+    const result = this.#queue.then(() => this.#run(g, feeds)).catch((e) => this.#lostOr(e));
     this.#queue = result.catch(() => undefined);
     return result;
   }
