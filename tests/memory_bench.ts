@@ -12,7 +12,7 @@ import {
   METHOD_NAMES,
   parseMemoryArgs,
   tableTitle,
-} from "../bench/memory.ts";
+} from "../scripts/memory.ts";
 
 const args = parseMemoryArgs(["--model", "resnet50", "--batch", "8", "--size", "224"]);
 const { rows, reference } = memoryTable(args);

@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import {
   count,
   formatTable,
-  MemoryCliError,
   memoryJson,
   type MemoryRow,
   memoryTable,
@@ -15,11 +14,12 @@ import {
   parseMemoryArgs,
   tableTitle,
   times,
-} from "../bench/memory.ts";
+} from "../scripts/memory.ts";
+import { UsageError } from "../lib/cli/flags.ts";
 import { MEMORY_SUMMARY_FIELDS } from "./memory_fields.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const CLI = new URL("../bench/memory.ts", import.meta.url).pathname;
+const CLI = new URL("../scripts/memory.ts", import.meta.url).pathname;
 
 /** Runs the CLI in a subprocess; returns its exit code, stdout and stderr. */
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -86,12 +86,12 @@ Deno.test("CLI --json --method all lists the 8 methods; JSON without --method do
 
 Deno.test("CLI: a bad --method or --model exits non-zero naming the flag and allowed values", async () => {
   const method = await cli("--model", "resnet20", "--method", "lora");
-  assert.notEqual(method.code, 0);
+  assert.equal(method.code, 2);
   assert.match(method.err, /--method/);
   assert.match(method.err, /"lora"/);
   for (const name of [...METHOD_NAMES, "all"]) assert.ok(method.err.includes(name), name);
   const model = await cli("--", "--model", "vgg16");
-  assert.notEqual(model.code, 0);
+  assert.equal(model.code, 2);
   assert.match(
     model.err,
     /--model must be one of resnet18, resnet20, resnet50, resnet56; got "vgg16"/,
@@ -118,14 +118,14 @@ Deno.test("parseMemoryArgs: defaults, a leading --, typed errors", () => {
   assert.deepEqual(d.methods, METHOD_NAMES);
   const a = parseMemoryArgs(["--", "--json", "--method", "tinytl", "--batch", "2", "--size", "64"]);
   assert.deepEqual([a.json, a.single, a.methods, a.batch, a.size], [true, true, ["tinytl"], 2, 64]);
-  assert.throws(() => parseMemoryArgs(["--batch", "0"]), /--batch must be a positive integer/);
-  assert.throws(() => parseMemoryArgs(["--size", "1.5"]), MemoryCliError);
+  assert.throws(() => parseMemoryArgs(["--batch", "0"]), /--batch must be ≥ 1; got "0"/);
+  assert.throws(() => parseMemoryArgs(["--size", "1.5"]), /--size must be an integer/);
   assert.throws(
     () => parseMemoryArgs(["--optimizer", "rmsprop"]),
     /--optimizer must be one of adam, sgd, none/,
   );
-  assert.throws(() => parseMemoryArgs(["--json", "--report"]), MemoryCliError);
-  assert.throws(() => parseMemoryArgs(["--bogus"]), TypeError);
+  assert.throws(() => parseMemoryArgs(["--json", "--report"]), UsageError);
+  assert.throws(() => parseMemoryArgs(["--bogus"]), /unknown flag --bogus \(known: --json, /);
 });
 
 Deno.test("memoryTable: one summary per method; fine-tuning saves >10× the head-only method", () => {
@@ -150,7 +150,7 @@ Deno.test("memoryTable: one summary per method; fine-tuning saves >10× the head
   assert.ok(fine.savedActivationBytes > 10 * head.savedActivationBytes);
   const single = memoryTable({ ...a, methods: ["da3"], single: true });
   assert.deepEqual(single.reference, fine, "fine-tuning is planned as the reference");
-  assert.throws(() => parseMemoryArgs(["--model", "nope"]), MemoryCliError);
+  assert.throws(() => parseMemoryArgs(["--model", "nope"]), UsageError);
 });
 
 const row = (method: string, total: number, saved: number): MemoryRow => ({

@@ -9,9 +9,13 @@
  * deno task memory [--model resnet18|resnet20|resnet50|resnet56] [--method <name>|all]
  *   [--batch 8] [--size 224] [--classes 100] [--optimizer adam|sgd|none] [--json] [--report]
  * ```
+ *
+ * Exit codes: 0 success, 2 usage (a flag is unknown or out of range).
  * @module
  */
-import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type FlagSpecs, parseFlags } from "../lib/cli/flags.ts";
+import { EXIT_CODES_HELP, runCli } from "../lib/cli/run.ts";
 import { grad } from "../lib/autodiff/mod.ts";
 import { graphFlops, isTrainable, numel, params } from "../lib/graph/mod.ts";
 import { type MethodName, METHODS, perDomainBytes } from "../lib/adapt/mod.ts";
@@ -44,19 +48,12 @@ export const MODELS: Readonly<Record<string, (o: ModelOptions) => Model>> = {
 /** Every method name, in table order. */
 export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
 
-const OPTIMIZERS: readonly OptimizerKind[] = ["adam", "sgd", "none"];
-
-/** Thrown for an unknown model, method or optimizer, or a malformed number. */
-export class MemoryCliError extends Error {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "MemoryCliError";
-  }
-}
+const OPTIMIZERS = ["adam", "sgd", "none"] as const satisfies readonly OptimizerKind[];
 
 /** The parsed command line. */
 export interface MemoryArgs {
+  /** Print the usage text and do nothing else. */
+  readonly help: boolean;
   /** Print one JSON object instead of a table. */
   readonly json: boolean;
   /** Also print each plan's per-tensor report (table mode only). */
@@ -87,55 +84,58 @@ export interface MemoryRow extends MemorySummary {
   readonly flopsPerStep: number;
 }
 
-function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new MemoryCliError(
-      `--${flag} must be one of ${allowed.join(", ")}; got "${value}"`,
-    );
-  }
-  return value as T;
-}
+const FLAGS = {
+  json: { type: "boolean" },
+  report: { type: "boolean" },
+  model: { type: "string" },
+  method: { type: "string" },
+  batch: { type: "string" },
+  size: { type: "string" },
+  classes: { type: "string" },
+  optimizer: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies FlagSpecs;
 
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new MemoryCliError(`--${flag} must be a positive integer; got "${value}"`);
-  }
-  return n;
-}
+const positiveInt = () => z.coerce.number().int().min(1);
 
-/** Parses and checks the flags; a literal leading `--` (as `deno task` forwards it) is dropped. */
+const MemoryFlags = z.object({
+  json: z.boolean().default(false),
+  report: z.boolean().default(false),
+  model: z.enum(Object.keys(MODELS) as [string, ...string[]]).default("resnet50"),
+  method: z.enum(["all", ...METHOD_NAMES]).default("all"),
+  batch: positiveInt().default(8),
+  size: positiveInt().optional(),
+  classes: positiveInt().default(100),
+  optimizer: z.enum(OPTIMIZERS).default("adam"),
+  help: z.boolean().default(false),
+}).refine((f) => !(f.json && f.report), {
+  path: ["report"],
+  message: "prints text; it cannot be combined with --json",
+});
+
+/** Usage text of `deno task memory`. */
+export const USAGE = `usage: deno task memory [--model ${Object.keys(MODELS).join("|")}]
+  [--method <name>|all] [--batch 8] [--size <px>] [--classes 100]
+  [--optimizer adam|sgd|none] [--json] [--report]
+${EXIT_CODES_HELP}`;
+
+/**
+ * Parses and checks the flags (a literal `--`, as `deno task` forwards it, is
+ * ignored); throws UsageError naming the flag.
+ */
 export function parseMemoryArgs(argv: readonly string[]): MemoryArgs {
-  const args = argv[0] === "--" ? argv.slice(1) : [...argv];
-  const { values } = parseArgs({
-    args,
-    options: {
-      json: { type: "boolean", default: false },
-      report: { type: "boolean", default: false },
-      model: { type: "string", default: "resnet50" },
-      method: { type: "string", default: "all" },
-      batch: { type: "string", default: "8" },
-      size: { type: "string" },
-      classes: { type: "string", default: "100" },
-      optimizer: { type: "string", default: "adam" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const method = oneOf("method", values.method, [...METHOD_NAMES, "all"]);
-  if (values.report && values.json) {
-    throw new MemoryCliError("--report prints text; it cannot be combined with --json");
-  }
+  const f = parseFlags(argv, FLAGS, MemoryFlags);
   return {
-    json: values.json,
-    report: values.report,
-    model: oneOf("model", values.model, Object.keys(MODELS)),
-    methods: method === "all" ? METHOD_NAMES : [method],
-    single: method !== "all",
-    batch: positiveInt("batch", values.batch),
-    size: values.size === undefined ? undefined : positiveInt("size", values.size),
-    classes: positiveInt("classes", values.classes),
-    optimizer: oneOf("optimizer", values.optimizer, OPTIMIZERS),
+    help: f.help,
+    json: f.json,
+    report: f.report,
+    model: f.model,
+    methods: f.method === "all" ? METHOD_NAMES : [f.method],
+    single: f.method !== "all",
+    batch: f.batch,
+    size: f.size,
+    classes: f.classes,
+    optimizer: f.optimizer,
   };
 }
 
@@ -253,15 +253,10 @@ export function tableTitle(
 }
 
 function main(argv: readonly string[]): number {
-  let a: MemoryArgs;
-  try {
-    a = parseMemoryArgs(argv);
-  } catch (e) {
-    if (e instanceof MemoryCliError || (e instanceof TypeError && "code" in e)) {
-      console.error(`memory: ${e.message}`);
-      return 2;
-    }
-    throw e;
+  const a = parseMemoryArgs(argv);
+  if (a.help) {
+    console.log(USAGE);
+    return 0;
   }
   if (a.json) {
     console.log(JSON.stringify(memoryJson(a, a.methods.map((m) => memoryRow(a, m).row)), null, 2));
@@ -274,4 +269,4 @@ function main(argv: readonly string[]): number {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(main(Deno.args));
+if (import.meta.main) await runCli("memory", main);
