@@ -10,6 +10,9 @@
  * openblasGflops }] }`; `openblasGflops` is null when numpy is unavailable.
  * @module
  */
+import { z } from "zod";
+import { type FlagSpecs, parseFlags } from "../lib/cli/flags.ts";
+import { EXIT_CODES_HELP, runCli } from "../lib/cli/run.ts";
 import { matmul } from "../kernels/matmul.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "../kernels/conv2d.ts";
 import { convGeometry } from "../lib/graph/mod.ts";
@@ -162,10 +165,23 @@ async function openblas(shapes: readonly (readonly [number, number, number])[]):
   }
 }
 
+const FLAGS = {
+  json: { type: "boolean" },
+  quick: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies FlagSpecs;
+
+const KernelFlags = z.object({
+  json: z.boolean().default(false),
+  quick: z.boolean().default(false),
+  help: z.boolean().default(false),
+});
+
 async function main(args: readonly string[]): Promise<void> {
-  const flags = args.filter((a) => a !== "--");
-  const json = flags.includes("--json");
-  const quick = flags.includes("--quick");
+  const { json, quick, help } = parseFlags(args, FLAGS, KernelFlags);
+  if (help) {
+    return console.log(`usage: deno task bench:kernels [--json] [--quick]\n${EXIT_CODES_HELP}`);
+  }
   const { device, adapterName } = await requestDevice();
   const runner = new KernelRunner(device);
   const cases = benchCases(quick);
@@ -199,4 +215,4 @@ async function main(args: readonly string[]): Promise<void> {
   device.destroy();
 }
 
-if (import.meta.main) await main(Deno.args);
+if (import.meta.main) await runCli("bench:kernels", main);

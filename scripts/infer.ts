@@ -2,58 +2,95 @@
  * `deno task infer`: DA³ inference on a domain's test images with dynamic
  * gating, measured against ungated inference in the same run.
  *
- * deno run -A scripts/infer.ts -- --domain fashion --gating exact|exact-l1|off|<τ>
+ * deno task infer --domain fashion --gating exact|exact-l1|off|<τ>
  *   [--backbone models/backbone.safetensors] [--checkpoint results/gating/da3-fashion.safetensors]
  *   [--limit 1000] [--calibration 300] [--json]
+ *
+ * Exit codes: 0 success, 1 bad input (a missing or corrupt backbone, checkpoint or data
+ * file, named), 2 usage (a flag is unknown or out of range).
  *
  * With `--json` it prints exactly one object:
  * `{ domain, gating, top1, flopsExecuted, flopsUngated, msPerImage, msPerImageUngated }`
  * (FLOPs and milliseconds per image).
  * @module
  */
-import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type FlagSpecs, parseFlags, UsageError } from "../lib/cli/flags.ts";
+import { EXIT_CODES_HELP, requireFile, runCli } from "../lib/cli/run.ts";
+import { DOMAINS } from "../lib/data/domains.ts";
 import {
   calibrateGates,
   formatGatingMode,
-  GatingError,
+  type GatingMode,
   measureGating,
   parseGatingMode,
   planGating,
   setupDomain,
 } from "../lib/gating/mod.ts";
 
-const USAGE = `usage: deno task infer -- --domain <d> --gating exact|exact-l1|off|<tau>
-  [--backbone path] [--checkpoint path] [--limit N] [--calibration N] [--json]`;
+const USAGE = `usage: deno task infer --domain <d> [--gating exact|exact-l1|off|<tau>]
+  [--backbone models/backbone.safetensors] [--checkpoint results/gating/da3-<d>.safetensors]
+  [--limit 1000] [--calibration 300] [--json]
+${EXIT_CODES_HELP}`;
+
+const FLAGS = {
+  domain: { type: "string" },
+  gating: { type: "string" },
+  backbone: { type: "string" },
+  checkpoint: { type: "string" },
+  limit: { type: "string" },
+  calibration: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies FlagSpecs;
+
+/** A `--gating` value: off, open, exact, exact-l1 or a number τ. */
+const gatingFlag = z.string().transform((text, ctx): GatingMode => {
+  try {
+    return parseGatingMode(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: `must be off, open, exact, exact-l1 or a number τ` });
+    return z.NEVER;
+  }
+});
+
+const InferFlags = z.object({
+  domain: z.enum(DOMAINS.map((d) => d.name) as [string, ...string[]]).optional(),
+  gating: gatingFlag.default("exact"),
+  backbone: z.string().min(1).default("models/backbone.safetensors"),
+  checkpoint: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).default(1000),
+  calibration: z.coerce.number().int().min(1).default(300),
+  json: z.boolean().default(false),
+  help: z.boolean().default(false),
+});
 
 async function main(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv[0] === "--" ? argv.slice(1) : [...argv],
-    strict: true,
-    options: {
-      domain: { type: "string" },
-      gating: { type: "string", default: "exact" },
-      backbone: { type: "string" },
-      checkpoint: { type: "string" },
-      limit: { type: "string", default: "1000" },
-      calibration: { type: "string", default: "300" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help || !values.domain) {
-    console.error(USAGE);
-    return values.help ? 0 : 2;
+  const flags = parseFlags(argv, FLAGS, InferFlags);
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
   }
-  const domain = values.domain;
-  const mode = parseGatingMode(values.gating!);
-  const backbone = values.backbone ?? "models/backbone.safetensors";
-  const checkpoint = values.checkpoint ?? `results/gating/da3-${domain}.safetensors`;
+  if (!flags.domain) throw new UsageError("--domain is required", "--domain");
+  const { domain, gating: mode, backbone } = flags;
+  const checkpoint = flags.checkpoint ?? `results/gating/da3-${domain}.safetensors`;
+  await requireFile(
+    backbone,
+    "backbone",
+    "create it with `deno task pretrain`, or pass --backbone PATH",
+  );
+  await requireFile(
+    checkpoint,
+    "checkpoint",
+    `train it with \`deno task train --method da3 --domains ${domain} --gate-sparsity 1 ` +
+      "--out results/gating`, or pass --checkpoint PATH",
+  );
   const setup = await setupDomain({
     domain,
     backbone,
     checkpoint,
-    testLimit: Number(values.limit),
-    calibration: Number(values.calibration),
+    testLimit: flags.limit,
+    calibration: flags.calibration,
   });
   const calibration = typeof mode === "object"
     ? calibrateGates(setup.model, setup.params, setup.calibration)
@@ -61,7 +98,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const gated = planGating(setup.model, setup.params, mode, calibration ? { calibration } : {});
   const ungated = planGating(setup.model, setup.params, "open");
   const m = measureGating(gated, ungated, setup.params, setup.test);
-  if (values.json) {
+  if (flags.json) {
     console.log(JSON.stringify({
       domain,
       gating: formatGatingMode(mode),
@@ -88,14 +125,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    if (e instanceof GatingError || (e as Error).name?.endsWith("Error")) {
-      console.error(`infer: ${(e as Error).message}`);
-      Deno.exit(1);
-    }
-    throw e;
-  }
-}
+if (import.meta.main) await runCli("infer", main);

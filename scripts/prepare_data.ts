@@ -16,8 +16,14 @@
  *   --embed-dir DIR   where the subset goes (default data/embedded)
  *   --force           prepare again even when the cache verifies
  *   --no-install      never run apt-get; fail with what to install instead
+ *
+ * Exit codes: 0 success, 1 bad input (a missing package, a failed command, a
+ * corrupt file: named), 2 usage (a flag is unknown or lacks its value).
  * @module
  */
+import { z } from "zod";
+import { type FlagSpecs, parseFlags } from "../lib/cli/flags.ts";
+import { EXIT_CODES_HELP, InputError, runCli } from "../lib/cli/run.ts";
 import { balancedIndices, type Dataset, subset } from "../lib/data/dataset.ts";
 import { sha256Hex } from "../lib/data/checksum.ts";
 import { defaultCacheDir } from "../lib/data/cache.ts";
@@ -119,33 +125,43 @@ export interface PrepareArgs {
   install: boolean;
 }
 
-/** Parses flags; a literal `--` anywhere is ignored. */
-export function parsePrepareArgs(argv: readonly string[], cacheDefault: string): PrepareArgs {
-  const out: PrepareArgs = {
-    cache: cacheDefault,
-    embed: false,
-    embedDir: "data/embedded",
-    force: false,
-    install: true,
+const FLAGS = {
+  cache: { type: "string" },
+  embed: { type: "boolean" },
+  "embed-dir": { type: "string" },
+  force: { type: "boolean" },
+  "no-install": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies FlagSpecs;
+
+const PrepareFlags = z.object({
+  cache: z.string().min(1).optional(),
+  embed: z.boolean().default(false),
+  "embed-dir": z.string().min(1).default("data/embedded"),
+  force: z.boolean().default(false),
+  "no-install": z.boolean().default(false),
+  help: z.boolean().default(false),
+});
+
+/** Usage text of `deno task data`. */
+export const USAGE = `usage: deno task data [--cache DIR] [--embed] [--embed-dir data/embedded]
+  [--force] [--no-install]
+${EXIT_CODES_HELP}`;
+
+/** Parses flags (a literal \`--\` anywhere is ignored); throws UsageError naming the flag. */
+export function parsePrepareArgs(
+  argv: readonly string[],
+  cacheDefault: string,
+): PrepareArgs & { help: boolean } {
+  const f = parseFlags(argv, FLAGS, PrepareFlags);
+  return {
+    cache: f.cache ?? cacheDefault,
+    embed: f.embed,
+    embedDir: f["embed-dir"],
+    force: f.force,
+    install: !f["no-install"],
+    help: f.help,
   };
-  const args = argv.filter((a) => a !== "--");
-  for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = args[i].split(/=(.*)/s, 2);
-    const value = () => {
-      const v = inline ?? args[++i];
-      if (v === undefined) throw new Error(`flag ${flag} needs a value`);
-      return v;
-    };
-    if (flag === "--cache") out.cache = value();
-    else if (flag === "--embed-dir") out.embedDir = value();
-    else if (flag === "--embed") out.embed = true;
-    else if (flag === "--force") out.force = true;
-    else if (flag === "--no-install") out.install = false;
-    else {throw new Error(
-        `unknown flag ${args[i]} (known: --cache, --embed, --embed-dir, --force, --no-install)`,
-      );}
-  }
-  return out;
 }
 
 const here = (rel: string) => new URL(rel, import.meta.url).pathname;
@@ -155,7 +171,11 @@ async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-5).join("\n");
-    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${out.code}):\n${err}`);
+    throw new InputError(
+      `${cmd} ${args.join(" ")}`,
+      `failed (exit ${out.code}):\n${err}`,
+      "fix the command's error above, then run `deno task data` again",
+    );
   }
   return text;
 }
@@ -179,7 +199,7 @@ async function ensurePackages(install: boolean): Promise<void> {
   if (missing.length === 0) return;
   const cmd = `apt-get install -y --no-install-recommends ${missing.join(" ")}`;
   if (!install || Deno.uid() !== 0) {
-    throw new Error(`missing Debian packages; install them with:\n  sudo ${cmd}`);
+    throw new InputError("Debian packages", `missing: ${missing.join(", ")}`, `sudo ${cmd}`);
   }
   console.log(`installing ${missing.length} Debian packages…`);
   try {
@@ -520,37 +540,30 @@ async function writeEmbedded(cache: string, embedDir: string): Promise<Manifest>
   });
 }
 
-/** Runs the preparation; returns the process exit code. */
+/** Runs the preparation; returns the process exit code (errors are thrown, typed). */
 export async function main(argv: readonly string[]): Promise<number> {
   const t0 = performance.now();
-  let args: PrepareArgs;
-  try {
-    args = parsePrepareArgs(argv, defaultCacheDir());
-  } catch (e) {
-    console.error(`da3 data: ${(e as Error).message}`);
-    return 2;
+  const args = parsePrepareArgs(argv, defaultCacheDir());
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
   }
-  try {
-    if (!args.force && await cacheVerifies(args.cache)) {
-      console.log(`cache ${args.cache} verifies; nothing to prepare (--force to redo)`);
-    } else {
-      await prepareCache(args.cache, args.install);
-    }
-    const manifest = await readManifest(dataDirFromPath(args.cache));
-    for (const [name, d] of Object.entries(manifest.domains)) {
-      console.log(`  ${name}: ${d.train} train + ${d.test} test, [${d.shape}]`);
-    }
-    if (args.embed) {
-      const m = await writeEmbedded(args.cache, args.embedDir);
-      const bytes = Object.values(m.files).reduce((s, f) => s + f.bytes, 0);
-      console.log(`embedded subset in ${args.embedDir}: ${bytes} bytes in files`);
-    }
-  } catch (e) {
-    console.error(`da3 data: ${(e as Error).message}`);
-    return 1;
+  if (!args.force && await cacheVerifies(args.cache)) {
+    console.log(`cache ${args.cache} verifies; nothing to prepare (--force to redo)`);
+  } else {
+    await prepareCache(args.cache, args.install);
+  }
+  const manifest = await readManifest(dataDirFromPath(args.cache));
+  for (const [name, d] of Object.entries(manifest.domains)) {
+    console.log(`  ${name}: ${d.train} train + ${d.test} test, [${d.shape}]`);
+  }
+  if (args.embed) {
+    const m = await writeEmbedded(args.cache, args.embedDir);
+    const bytes = Object.values(m.files).reduce((s, f) => s + f.bytes, 0);
+    console.log(`embedded subset in ${args.embedDir}: ${bytes} bytes in files`);
   }
   console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runCli("data", main);

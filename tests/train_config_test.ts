@@ -1,6 +1,7 @@
 /** Training configuration: flags, config files, zod validation, result renderings. */
 import assert from "node:assert/strict";
-import { ConfigError, parseTrainConfig } from "../lib/train/config.ts";
+import { parseTrainConfig } from "../lib/train/config.ts";
+import { UsageError } from "../lib/cli/flags.ts";
 import { trainConfigFromArgs } from "../lib/train/args.ts";
 import { type Results, resultsPlot, resultsTable } from "../lib/train/results.ts";
 import { formatProgress } from "../lib/train/progress.ts";
@@ -20,28 +21,32 @@ Deno.test("flags parse with or without a literal -- and fill defaults", async ()
 
 /** Each row: flags, and what the error must name. */
 const bad: [string[], string[]][] = [
-  [["--method", "lora"], ["method", "da3", "finetune"]],
-  [["--optimizer", "rmsprop"], ["optimizer", "sgd", "adam"]],
-  [["--backend", "cuda"], ["backend", "webgpu", "cpu"]],
-  [["--epochs", "0"], ["epochs"]],
-  [["--epochs", "two"], ["epochs"]],
-  [["--batch", "1.5"], ["batch"]],
-  [["--lr", "-1"], ["lr"]],
-  [["--budget-mb", "0"], ["budgetMb"]],
-  [["--frobnicate"], ["frobnicate"]],
-  [["--da3-placement", "nowhere"], ["da3.placement", "every", "last"]],
-  [["--da3-source", "head"], ["da3.source", "pair", "block"]],
-  [["--da3-reduction", "0"], ["da3.reduction"]],
-  [["--da3-grid", "1.5"], ["da3.grid"]],
-  [["--da3-stages", "0"], ["da3.stages"]],
-  [["--da3-lr-scale", "0"], ["da3.lrScale"]],
-  [["--method", "finetune", "--da3-reduction", "4"], ["da3", "--method da3"]],
+  [["--method", "lora"], ["--method", 'got "lora"', "da3", "finetune"]],
+  [["--optimizer", "rmsprop"], ["--optimizer", "sgd", "adam"]],
+  [["--backend", "cuda"], ["--backend", "webgpu", "cpu"]],
+  [["--epochs", "0"], ["--epochs must be ≥ 1"]],
+  [["--epochs", "two"], ["--epochs must be a number", 'got "two"']],
+  [["--batch", "1.5"], ["--batch must be an integer"]],
+  [["--lr", "-1"], ["--lr must be > 0", 'got "-1"']],
+  [["--budget-mb", "0"], ["--budget-mb must be > 0"]],
+  [["--frobnicate"], ["unknown flag --frobnicate", "--epochs", "--da3-stem"]],
+  [["--da3-placement", "nowhere"], ["--da3-placement", "every", "last"]],
+  [["--da3-source", "head"], ["--da3-source", "pair", "block"]],
+  [["--da3-reduction", "0"], ["--da3-reduction"]],
+  [["--da3-grid", "1.5"], ["--da3-grid must be an integer"]],
+  [["--da3-stages", "0"], ["--da3-stages must be ≥ 1"]],
+  [["--da3-lr-scale", "0"], ["--da3-lr-scale"]],
+  [["--epochs", "-1"], ["--epochs must be ≥ 1", 'got "-1"']],
+  [["--", "--epochs", "-2"], ["--epochs must be ≥ 1"]],
+  [["--epochs"], ["--epochs needs a value"]],
+  [["--out", "--resume"], ["--out needs a value"]],
+  [["--method", "finetune", "--da3-reduction", "4"], ["--da3-reduction", "--method da3"]],
 ];
 
 for (const [flags, names] of bad) {
   Deno.test(`invalid flags ${flags.join(" ")} name the field`, async () => {
     await assert.rejects(() => trainConfigFromArgs(flags), (e: unknown) => {
-      assert.ok(e instanceof ConfigError, String(e));
+      assert.ok(e instanceof UsageError, String(e));
       for (const n of names) assert.ok(e.message.includes(n), `"${e.message}" lacks ${n}`);
       return true;
     });
@@ -79,9 +84,21 @@ Deno.test("a config file is validated and flags override it", async () => {
   const c = await trainConfigFromArgs(["--config", path, "--batch", "8"]);
   assert.ok(c !== "help" && c.epochs === 5 && c.lr === 0.01 && c.batch === 8);
   await Deno.writeTextFile(path, JSON.stringify({ epochs: 5, colour: "red" }));
-  await assert.rejects(() => trainConfigFromArgs(["--config", path]), /colour/);
+  await assert.rejects(
+    () => trainConfigFromArgs(["--config", path]),
+    /has unknown field\(s\) colour/,
+  );
   await Deno.writeTextFile(path, JSON.stringify({ da3: { stem: "yes" } }));
-  await assert.rejects(() => trainConfigFromArgs(["--config", path]), /da3\.stem/);
+  await assert.rejects(
+    () => trainConfigFromArgs(["--config", path]),
+    /da3\.stem \(in .*\.json\) must be a boolean/,
+  );
+  await assert.rejects(
+    () => trainConfigFromArgs(["--config", path + ".missing"]),
+    /\.missing: config file: no such file/,
+  );
+  await Deno.writeTextFile(path, "{ epochs: 3");
+  await assert.rejects(() => trainConfigFromArgs(["--config", path]), /config file is not JSON/);
   assert.throws(() => parseTrainConfig({ method: "da3" }), /method/);
   await Deno.remove(path);
 });

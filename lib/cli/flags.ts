@@ -128,6 +128,7 @@ export function issueLines(
   return issues.map((issue) => {
     const value = got(issue.path);
     const shown = typeof value === "string" ? `; got ${JSON.stringify(value)}` : "";
+    if (issue.code === "custom") return `${name(issue.path)}: ${issue.message}${shown}`;
     return `${name(issue.path)} ${issueText(issue)}${shown}`;
   });
 }

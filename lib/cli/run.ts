@@ -73,8 +73,9 @@ function hintFor(tool: string, e: Error, code: number): string | undefined {
   switch (e.name) {
     case "NoAdapterError":
     case "BackboneError":
-    case "BudgetError":
       return undefined; // the message says what to do
+    case "BudgetError":
+      return "raise --budget-mb, or pick a method that needs less (see `deno task memory`)";
     case "DataError":
     case "ChecksumError":
       return "re-create the data named above: `deno task data --force`, or use `--data embedded`";

@@ -1,44 +1,43 @@
 /**
- * Command-line flags of `deno task train` → raw config data for
- * {@linkcode parseTrainConfig}. A literal `--` before the flags (as `deno
- * task train -- --epochs 3` forwards it) is accepted.
+ * Command-line flags of `deno task train` (and `deno task pretrain`) → a
+ * validated {@linkcode TrainConfig}, read with da3's one flag parser. A literal
+ * `--` (as `deno task train -- --epochs 3` forwards it) is ignored. Every
+ * invalid value is a UsageError naming its flag (`--epochs must be ≥ 1; got
+ * "-1"`), or its field and file when it came from `--config`.
  * @module
  */
-import { parseArgs } from "node:util";
-import { ConfigError, METHOD_NAMES, parseTrainConfig, type TrainConfig } from "./config.ts";
+import { issueLines, type RawFlags, readFlags, UsageError } from "../cli/flags.ts";
+import { EXIT_CODES_HELP, InputError } from "../cli/run.ts";
+import { METHOD_NAMES, type TrainConfig, TrainConfigSchema } from "./config.ts";
 
+/** The flags and the config field each sets. */
 const FLAGS = {
-  method: { type: "string" },
-  domains: { type: "string" },
-  epochs: { type: "string" },
-  batch: { type: "string" },
-  lr: { type: "string" },
-  optimizer: { type: "string" },
-  backend: { type: "string" },
-  "budget-mb": { type: "string" },
-  out: { type: "string" },
-  seed: { type: "string" },
-  resume: { type: "boolean" },
-  limit: { type: "string" },
-  data: { type: "string" },
-  "bn-stats": { type: "string" },
-  "gate-sparsity": { type: "string" },
-  "da3-reduction": { type: "string" },
-  "da3-spatial": { type: "boolean" },
-  "da3-placement": { type: "string" },
-  "da3-source": { type: "string" },
-  "da3-grid": { type: "string" },
-  "da3-stages": { type: "string" },
-  "da3-lr-scale": { type: "string" },
-  "da3-stem": { type: "boolean" },
-  config: { type: "string" },
-  help: { type: "boolean", short: "h" },
+  method: { type: "string", field: ["method"] },
+  domains: { type: "string", field: ["domains"] },
+  epochs: { type: "string", field: ["epochs"] },
+  batch: { type: "string", field: ["batch"] },
+  lr: { type: "string", field: ["lr"] },
+  optimizer: { type: "string", field: ["optimizer"] },
+  backend: { type: "string", field: ["backend"] },
+  "budget-mb": { type: "string", field: ["budgetMb"] },
+  out: { type: "string", field: ["out"] },
+  seed: { type: "string", field: ["seed"] },
+  resume: { type: "boolean", field: ["resume"] },
+  limit: { type: "string", field: ["limit"] },
+  data: { type: "string", field: ["data"] },
+  "bn-stats": { type: "string", field: ["bnStats"] },
+  "gate-sparsity": { type: "string", field: ["gateSparsity"] },
+  "da3-reduction": { type: "string", field: ["da3", "reduction"] },
+  "da3-spatial": { type: "boolean", field: ["da3", "spatial"] },
+  "da3-placement": { type: "string", field: ["da3", "placement"] },
+  "da3-source": { type: "string", field: ["da3", "source"] },
+  "da3-grid": { type: "string", field: ["da3", "grid"] },
+  "da3-stages": { type: "string", field: ["da3", "stages"] },
+  "da3-lr-scale": { type: "string", field: ["da3", "lrScale"] },
+  "da3-stem": { type: "boolean", field: ["da3", "stem"] },
+  config: { type: "string", field: [] },
+  help: { type: "boolean", short: "h", field: [] },
 } as const;
-
-/** Drops one leading literal `--`. */
-export function dropDashDash(args: readonly string[]): string[] {
-  return args[0] === "--" ? args.slice(1) : [...args];
-}
 
 function num(v: string | undefined): number | string | undefined {
   if (v === undefined) return undefined;
@@ -57,21 +56,13 @@ function defined(o: Record<string, unknown>): Record<string, unknown> | undefine
   return kept.length > 0 ? Object.fromEntries(kept) : undefined;
 }
 
-/** The flags' raw values, keyed like {@linkcode TrainConfig}; unknown flags throw ConfigError. */
+/** The flags' raw values, keyed like {@linkcode TrainConfig}; unknown flags throw UsageError. */
 export function flagsToRaw(
   args: readonly string[],
-): { raw: Record<string, unknown>; config?: string; help: boolean } {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: dropDashDash(args),
-      options: FLAGS,
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (e) {
-    throw new ConfigError(`${(e as Error).message}\n${USAGE}`);
-  }
+): { raw: Record<string, unknown>; flags: RawFlags; config?: string; help: boolean } {
+  const flags = readFlags(args, FLAGS);
+  const values = flags as Record<string, string | undefined>;
+  const on = (k: string) => flags[k] as boolean | undefined;
   const raw: Record<string, unknown> = {
     method: list(values.method, METHOD_NAMES),
     domains: list(values.domains),
@@ -83,43 +74,107 @@ export function flagsToRaw(
     budgetMb: num(values["budget-mb"]),
     out: values.out,
     seed: num(values.seed),
-    resume: values.resume,
+    resume: on("resume"),
     limit: num(values.limit),
     data: values.data,
     gateSparsity: num(values["gate-sparsity"]),
     bnStats: values["bn-stats"],
     da3: defined({
       reduction: num(values["da3-reduction"]),
-      spatial: values["da3-spatial"],
+      spatial: on("da3-spatial"),
       placement: values["da3-placement"],
       source: values["da3-source"],
       grid: num(values["da3-grid"]),
       stages: list(values["da3-stages"])?.map((v) => num(v)),
       lrScale: num(values["da3-lr-scale"]),
-      stem: values["da3-stem"],
+      stem: on("da3-stem"),
     }),
   };
   for (const k of Object.keys(raw)) if (raw[k] === undefined) delete raw[k];
-  return { raw, config: values.config, help: values.help ?? false };
+  return { raw, flags, config: values.config, help: on("help") ?? false };
+}
+
+function at(o: unknown, path: readonly PropertyKey[]): unknown {
+  let v = o;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/** The flag whose field is the longest prefix of `path`, e.g. `da3-stages` for `da3.stages.0`. */
+function flagOfField(path: readonly PropertyKey[]): string | undefined {
+  let best: string | undefined, len = 0;
+  for (const [flag, spec] of Object.entries(FLAGS)) {
+    const f = spec.field as readonly string[];
+    if (f.length > len && f.every((k, i) => path[i] === k)) [best, len] = [flag, f.length];
+  }
+  return best;
+}
+
+/**
+ * Validates the merged config; each issue names the flag that set the field,
+ * or the field and the config file it came from.
+ */
+function validate(
+  merged: Record<string, unknown>,
+  raw: Record<string, unknown>,
+  flags: RawFlags,
+  config: string | undefined,
+): TrainConfig {
+  const r = TrainConfigSchema.safeParse(merged);
+  if (r.success) return r.data;
+  const fromFlag = (p: readonly PropertyKey[]) => p.length > 0 && at(raw, p) !== undefined;
+  const name = (p: readonly PropertyKey[]) => {
+    if (p.length === 1 && p[0] === "da3" && raw.da3) {
+      return Object.keys(raw.da3).map((k) => `--${flagOfField(["da3", k])}`).join(", ");
+    }
+    const flag = fromFlag(p) ? flagOfField(p) : undefined;
+    if (flag) return `--${flag}`;
+    const field = p.length > 0 ? p.join(".") : "the config";
+    return config ? `${field} (in ${config})` : field;
+  };
+  const got = (p: readonly PropertyKey[]) => {
+    const flag = fromFlag(p) ? flagOfField(p) : undefined;
+    return flag ? flags[flag] : at(merged, p);
+  };
+  const lines = issueLines(r.error.issues, name, got);
+  const first = r.error.issues[0].path;
+  const flag = fromFlag(first) ? flagOfField(first) : undefined;
+  throw new UsageError(lines.join("\n"), flag && `--${flag}`);
 }
 
 /** Reads flags and an optional `--config file.json` (flags win) into a validated config. */
 export async function trainConfigFromArgs(args: readonly string[]): Promise<TrainConfig | "help"> {
-  const { raw, config, help } = flagsToRaw(args);
+  const { raw, flags, config, help } = flagsToRaw(args);
   if (help) return "help";
   let file: Record<string, unknown> = {};
   if (config) {
+    const hint = "pass a JSON file of training fields to --config (see --help)";
+    let text: string;
     try {
-      file = JSON.parse(await Deno.readTextFile(config));
+      text = await Deno.readTextFile(config);
     } catch (e) {
-      throw new ConfigError(`config file ${config}: ${(e as Error).message}`);
+      const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+      throw new InputError(config, `config file: ${why}`, hint);
+    }
+    try {
+      file = JSON.parse(text);
+    } catch (e) {
+      throw new InputError(config, `config file is not JSON: ${(e as Error).message}`, hint);
     }
   }
   const da3 = file.da3 && raw.da3 ? { da3: { ...file.da3 as object, ...raw.da3 as object } } : {};
-  return parseTrainConfig({ ...file, ...raw, ...da3 });
+  return validate({ ...file, ...raw, ...da3 }, raw, flags, config);
 }
 
-/** Usage text. */
+/** Usage text of `deno task <task>` (train, or pretrain, which reads the same flags). */
+export function usage(task = "train"): string {
+  return USAGE.replace("deno task train", `deno task ${task}`);
+}
+
+/** Usage text of `deno task train`. */
 export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}|all[,..]]
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
   [--backend auto|webgpu|cpu] [--budget-mb MB] [--out DIR] [--seed N] [--resume]
@@ -127,4 +182,5 @@ export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}
   [--gate-sparsity λ (DA³: train adaptors that close gates)]
   [--da3-reduction r] [--da3-spatial] [--da3-placement every|last] [--da3-source pair|block]
   [--da3-grid g] [--da3-stages k[,k]] [--da3-lr-scale s] [--da3-stem]
-  [--config file.json]`;
+  [--config file.json]
+${EXIT_CODES_HELP}`;

@@ -1,17 +1,18 @@
 /**
- * `deno task train`: multi-domain training from the command line.
+ * `deno task train`: multi-domain training from the command line. Errors are
+ * printed by da3's one CLI error handler with their exit code (1 bad input,
+ * 2 usage, 3 training stopped; see `--help`).
  * @module
  */
+import { runCli } from "../cli/run.ts";
 import { trainConfigFromArgs, USAGE } from "./args.ts";
 import { runTraining } from "./run.ts";
 
-if (import.meta.main) {
-  try {
-    const config = await trainConfigFromArgs(Deno.args);
-    if (config === "help") console.log(USAGE);
-    else await runTraining(config);
-  } catch (e) {
-    console.error(`da3 train: ${e instanceof Error ? e.message : e}`);
-    Deno.exit(1);
-  }
+/** Runs `deno task train` on `argv`. */
+export async function trainMain(argv: readonly string[]): Promise<void> {
+  const config = await trainConfigFromArgs(argv);
+  if (config === "help") console.log(USAGE);
+  else await runTraining(config);
 }
+
+if (import.meta.main) await runCli("train", trainMain);

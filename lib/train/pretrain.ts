@@ -5,10 +5,11 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { runCli } from "../cli/run.ts";
 import { writeSafetensorsFileAtomic } from "../io/safetensors.ts";
 import { balancedIndices, loadDomain, subset } from "../data/mod.ts";
 import { selectRuntime } from "../runtime/select.ts";
-import { trainConfigFromArgs, USAGE } from "./args.ts";
+import { trainConfigFromArgs, usage } from "./args.ts";
 import { BACKBONE_URL } from "./backbone.ts";
 import { hashParams } from "./checkpoint.ts";
 import { trainDomain } from "./domain.ts";
@@ -16,9 +17,9 @@ import { trainDomain } from "./domain.ts";
 /** The source domain the backbone learns. */
 export const SOURCE_DOMAIN = "mnist";
 
-async function main(args: string[]): Promise<void> {
+async function main(args: readonly string[]): Promise<void> {
   const config = await trainConfigFromArgs(args);
-  if (config === "help") return console.log(USAGE);
+  if (config === "help") return console.log(usage("pretrain"));
   const runtime = await selectRuntime(config.backend);
   const split = await loadDomain(SOURCE_DOMAIN, { origin: config.data });
   const classes = split.train.classes.length;
@@ -83,11 +84,4 @@ async function main(args: string[]): Promise<void> {
   console.log(summary);
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (e) {
-    console.error(`da3 pretrain: ${e instanceof Error ? e.message : e}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCli("pretrain", main);

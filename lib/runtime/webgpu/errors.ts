@@ -5,6 +5,8 @@
 
 /** Thrown when `navigator.gpu` offers no adapter (or no `navigator.gpu` at all). */
 export class NoAdapterError extends Error {
+  /** Why there is no adapter, e.g. `navigator.gpu is undefined`. */
+  readonly detail: string;
   /** Creates the error; the message says how to get an adapter or avoid needing one. */
   constructor(detail = "navigator.gpu.requestAdapter() returned null") {
     super(
@@ -13,6 +15,7 @@ export class NoAdapterError extends Error {
         'to /tmp), or run on the CPU runtime (`selectRuntime("cpu")`, `--backend cpu`).',
     );
     this.name = "NoAdapterError";
+    this.detail = detail;
   }
 }
 
