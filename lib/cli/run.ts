@@ -78,7 +78,8 @@ function hintFor(tool: string, e: Error, code: number): string | undefined {
       return "raise --budget-mb, or pick a method that needs less (see `deno task memory`)";
     case "DataError":
     case "ChecksumError":
-      return "re-create the data named above: `deno task data --force`, or use `--data embedded`";
+      return "prepare or repair the data: `deno task data` (`--force` redoes it), or use " +
+        "`--data embedded`";
     case "CheckpointError":
     case "SafetensorsError":
       return "the file named above is not a usable da3 file: re-create it (train it " +
