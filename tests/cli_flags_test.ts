@@ -23,6 +23,7 @@ import { BackboneError } from "../lib/train/backbone.ts";
 import { ChecksumError, DataError } from "../lib/data/errors.ts";
 import { SafetensorsError } from "../lib/io/safetensors.ts";
 import { TorchvisionImportError } from "../lib/io/torchvision.ts";
+import { NonFiniteError } from "../lib/io/finite.ts";
 import { BudgetError, type RecomputeAdvice } from "../lib/plan/budget.ts";
 import { GatingError } from "../lib/gating/rule.ts";
 import { DeviceLostError, NoAdapterError } from "../lib/runtime/webgpu/errors.ts";
@@ -151,6 +152,7 @@ Deno.test("every typed error class da3 throws has its documented exit code", () 
     [new SafetensorsError("x"), 1],
     [new BackboneError("x"), 1],
     [new TorchvisionImportError("t", "missing", "x"), 1],
+    [new NonFiniteError("w.safetensors: fc.weight", 3, NaN, "refused"), 1],
     [
       new BudgetError(1, 2, { values: [], estimatedTotalBytes: 2 } as unknown as RecomputeAdvice),
       1,

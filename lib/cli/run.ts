@@ -33,6 +33,7 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   SafetensorsError: EXIT.input,
   BackboneError: EXIT.input,
   TorchvisionImportError: EXIT.input,
+  NonFiniteError: EXIT.input,
   BudgetError: EXIT.input,
   NoAdapterError: EXIT.input,
   GatingError: EXIT.input,
@@ -82,6 +83,7 @@ function hintFor(tool: string, e: Error, code: number): string | undefined {
         "`--data embedded`";
     case "CheckpointError":
     case "SafetensorsError":
+    case "NonFiniteError":
       return "the file named above is not a usable da3 file: re-create it (train it " +
         "again) or pass another path";
     case "DeviceLostError":

@@ -87,17 +87,9 @@ async function readFile(
     const header = parseSafetensorsHeader(await readExactly(file, n), size - 8 - n);
     const data = await readExactly(file, size - 8 - n);
     return decodeTensors(header, data);
-  } catch (e) {
-    throw namingFile(e, path);
   } finally {
     file.close();
   }
-}
-
-/** A SafetensorsError whose message names `path` (other errors unchanged). */
-function namingFile(e: unknown, path: string | URL): unknown {
-  if (!(e instanceof SafetensorsError) || e.message.includes(String(path))) return e;
-  return Object.assign(new SafetensorsError(`${path}: ${e.message}`), { tensor: e.tensor });
 }
 
 /**
