@@ -15,4 +15,5 @@ export * from "./errors.ts";
 export * from "./idx.ts";
 export * from "./image.ts";
 export * from "./manifest.ts";
+export * from "./split.ts";
 export * from "../rng.ts";
