@@ -57,7 +57,7 @@ export function stratifiedQuotas(counts: readonly number[], total: number): numb
   const exact = counts.map((c) => (total * c) / n);
   const quotas = exact.map(Math.floor);
   let left = total - quotas.reduce((a, b) => a + b, 0);
-  const order = exact.map((e, k) => k).sort((a, b) =>
+  const order = exact.map((_, k) => k).sort((a, b) =>
     (exact[b] - quotas[b]) - (exact[a] - quotas[a]) || a - b
   );
   for (const k of order) {
