@@ -70,14 +70,13 @@ export * from "./lib/train/step.ts";
 export * from "./lib/train/gate_sparsity.ts";
 export * from "./lib/io/torchvision.ts";
 export * from "./lib/runtime/select.ts";
+export * from "./lib/runtime/run_graph.ts";
 export {
   createWebGpuRuntime,
-  type Placer,
   type WebGpuRuntime,
   type WebGpuRuntimeOptions,
 } from "./lib/runtime/webgpu/runtime.ts";
 export * from "./lib/runtime/webgpu/errors.ts";
 export { markParamChanged } from "./lib/runtime/webgpu/param_version.ts";
 export * from "./lib/runtime/webgpu/profile.ts";
-export type { Placement } from "./lib/runtime/webgpu/placement.ts";
 export * from "./lib/gating/mod.ts";

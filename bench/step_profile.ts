@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import type { MethodName } from "../lib/adapt/mod.ts";
 import { METHOD_NAMES } from "../lib/train/config.ts";
-import { createWebGpuRuntime, totalsByOp } from "../mod.ts";
+import { createWebGpuRuntime, planGraph, totalsByOp } from "../mod.ts";
 import { initParams } from "../lib/runtime/params.ts";
 import { methodGraphs } from "../lib/train/domain.ts";
 
@@ -31,10 +31,11 @@ const runtime = await createWebGpuRuntime({ profile: true });
 const params = initParams(g.train.graph, 1);
 const x = Float32Array.from({ length: batch * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.37));
 const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
-await runtime.execute(g.train.graph, { inputs: { x, labels }, params });
+const plan = planGraph(g.train, runtime.target);
+await runtime.execute(plan, { inputs: { x, labels }, params });
 runtime.resetProfile();
 for (let i = 0; i < steps; i++) {
-  await runtime.execute(g.train.graph, { inputs: { x, labels }, params });
+  await runtime.execute(plan, { inputs: { x, labels }, params });
 }
 const ops = totalsByOp(runtime.profile());
 const total = ops.reduce((s, o) => s + o.ms, 0) / steps;

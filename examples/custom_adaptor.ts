@@ -18,7 +18,7 @@ import {
   type ModelOptions,
   resnet50,
 } from "../lib/models/mod.ts";
-import { megabytes, memorySummary, planGraph } from "../lib/plan/mod.ts";
+import { CPU_TARGET, megabytes, memorySummary, planGraph } from "../lib/plan/mod.ts";
 
 /** `bn(conv(x)) ⊙ sigmoid(W₂·relu(W₁·gap(x)))` on each block pair; the backbone stays frozen. */
 const channelGate: Adaptor = {
@@ -38,7 +38,7 @@ const setting = { classes: 100, batch: 8, size: 224 };
 for (const adaptor of [channelGate, da3().adaptor]) {
   const options: ModelOptions = { adaptor, ...setting };
   const g = grad(classificationLoss(resnet50(options)));
-  const plan = planGraph(g, { optimizer: "adam" });
+  const plan = planGraph(g, CPU_TARGET, { optimizer: "adam" });
   const s = memorySummary(plan, { model: "resnet50", method: adaptor.name, ...setting });
   console.log(
     `${adaptor.name.padEnd(12)} saved activations ${g.savedBytes} B (${

@@ -29,6 +29,7 @@ import {
   resnet56,
 } from "../lib/models/mod.ts";
 import {
+  CPU_TARGET,
   megabytes,
   type MemorySummary,
   memorySummary,
@@ -152,7 +153,7 @@ export function memoryRow(
     classes: a.classes,
   });
   const g = grad(classificationLoss(model));
-  const plan = planGraph(g, { optimizer: a.optimizer });
+  const plan = planGraph(g, CPU_TARGET, { optimizer: a.optimizer });
   const size = model.input.shape[3];
   const summary = memorySummary(plan, { model: a.model, method, batch: a.batch, size });
   const trainableParams = params(g.graph).filter(isTrainable).reduce(

@@ -29,7 +29,7 @@ import {
   piggyback,
 } from "../lib/adapt/mod.ts";
 import { classificationLoss, type Model, resnet20, resnet50 } from "../lib/models/mod.ts";
-import { memorySummary, planGraph } from "../lib/plan/mod.ts";
+import { CPU_TARGET, memorySummary, planGraph } from "../lib/plan/mod.ts";
 import { executeCpu } from "../lib/runtime/cpu/mod.ts";
 import type { ParamStore } from "../lib/runtime/data.ts";
 import { initParams } from "../lib/runtime/params.ts";
@@ -214,7 +214,7 @@ Deno.test("ResNet-50 b8 224²: DA³ saves fewer activation bytes than every othe
 
 Deno.test("ResNet-50 b8 224², Adam: DA³'s planned training memory is ≥5× below fine-tuning", () => {
   const total = (name: MethodName) =>
-    memorySummary(planGraph(R50.get(name)!, { optimizer: "adam" }), {
+    memorySummary(planGraph(R50.get(name)!, CPU_TARGET, { optimizer: "adam" }), {
       model: "resnet50",
       method: name,
       batch: 8,

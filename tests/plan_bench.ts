@@ -4,7 +4,7 @@
  * a 20-layer CNN, printed once when the file loads.
  */
 import fc from "fast-check";
-import { arenaRatio, planGraph } from "../lib/plan/mod.ts";
+import { arenaRatio, CPU_TARGET, planGraph } from "../lib/plan/mod.ts";
 import { grad } from "../lib/autodiff/mod.ts";
 import { type MethodName, METHODS } from "../lib/adapt/mod.ts";
 import {
@@ -29,7 +29,7 @@ console.log(
     `training ${median(trainingRatios).toFixed(4)}`,
 );
 for (const method of Object.keys(METHODS) as MethodName[]) {
-  const plan = planGraph(training(resnet20, method), { optimizer: "adam" });
+  const plan = planGraph(training(resnet20, method), CPU_TARGET, { optimizer: "adam" });
   console.log(
     `ResNet-20 ${method} batch 8: arena ${plan.arenaBytes} B, bound ${plan.lowerBoundBytes} B, ` +
       `ratio ${arenaRatio(plan).toFixed(4)}, ${plan.schedule.length} steps`,
@@ -38,7 +38,7 @@ for (const method of Object.keys(METHODS) as MethodName[]) {
 for (const method of ["lastlayer", "finetune"] as const) {
   const g = training(resnet50, method);
   const t0 = performance.now();
-  const plan = planGraph(g, { optimizer: "adam" });
+  const plan = planGraph(g, CPU_TARGET, { optimizer: "adam" });
   const ms = performance.now() - t0;
   console.log(
     `ResNet-50 ${method} batch 8 224²: ${g.graph.nodes.length} nodes, ` +
@@ -51,11 +51,11 @@ const frozen = training(resnet50, "lastlayer");
 const finetune = training(resnet50, "finetune");
 
 Deno.bench("plan ResNet-50 training graph, frozen backbone + trainable head", () => {
-  planGraph(frozen, { optimizer: "adam" });
+  planGraph(frozen, CPU_TARGET, { optimizer: "adam" });
 });
 
 Deno.bench("plan ResNet-50 training graph, fine-tuning (full backward)", () => {
-  planGraph(finetune, { optimizer: "adam" });
+  planGraph(finetune, CPU_TARGET, { optimizer: "adam" });
 });
 
 Deno.bench("build + plan ResNet-50 fine-tuning graph", () => {

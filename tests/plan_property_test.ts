@@ -9,6 +9,7 @@ import fc from "fast-check";
 import {
   alignUp,
   assignOffsets,
+  CPU_TARGET,
   type Interval,
   lowerBound,
   type Plan,
@@ -140,7 +141,7 @@ export function checkPlan(plan: Plan): void {
 Deno.test("plans of random inference graphs satisfy the plan invariants", () => {
   fc.assert(
     fc.property(recipe(), alignments, fc.boolean(), (r, alignment, inPlace) => {
-      checkPlan(planGraph(inferenceGraph(r), { alignment, inPlace }));
+      checkPlan(planGraph(inferenceGraph(r), { ...CPU_TARGET, alignment }, { inPlace }));
     }),
     { numRuns: 3000 },
   );
@@ -150,7 +151,7 @@ Deno.test("plans of random training graphs satisfy the plan invariants", () => {
   fc.assert(
     fc.property(recipe(), alignments, (r, alignment) => {
       const g = trainingGraph(r);
-      const plan = planGraph(g, { alignment, optimizer: "adam" });
+      const plan = planGraph(g, { ...CPU_TARGET, alignment }, { optimizer: "adam" });
       checkPlan(plan);
       const grads = plan.values.filter((v) => v.category === "gradient");
       assert.equal(grads.length, new Set(g.grads.values()).size);

@@ -10,6 +10,7 @@ import { mul } from "../lib/graph/mod.ts";
 import {
   arenaRatio,
   BudgetError,
+  CPU_TARGET,
   lowerBound,
   memorySummary,
   planFor,
@@ -34,7 +35,7 @@ Deno.test("lifetimes and lower bound of a chain with one in-place op", () => {
   const x = input("x", [1000]);
   const y = relu(x); // may take x's bytes: x is read last here
   const s = mean(y);
-  const plan = planGraph(graph(s), { alignment: 4 });
+  const plan = planGraph(graph(s), { ...CPU_TARGET, alignment: 4 });
   const [vx, vy, vs] = [0, 1, 2].map((k) => plan.values[plan.schedule[k]]);
   assert.deepEqual([vx.op, vy.op, vs.op], ["input", "relu", "mean"]);
   assert.deepEqual([vx.firstWrite, vx.lastRead], [0, 1]);
@@ -44,7 +45,7 @@ Deno.test("lifetimes and lower bound of a chain with one in-place op", () => {
   assert.equal(vy.offset, vx.offset);
   assert.equal(plan.lowerBoundBytes, 4004);
   assert.equal(plan.arenaBytes, 4004);
-  const noReuse = planGraph(graph(s), { alignment: 4, inPlace: false });
+  const noReuse = planGraph(graph(s), { ...CPU_TARGET, alignment: 4 }, { inPlace: false });
   assert.equal(noReuse.lowerBoundBytes, 8000);
   assert.equal(
     lowerBound([{ size: 5, first: 0, last: 1 }, { size: 7, first: 1, last: 2 }]).bytes,
@@ -54,7 +55,7 @@ Deno.test("lifetimes and lower bound of a chain with one in-place op", () => {
 
 Deno.test("inputs and outputs live in the arena; weights and gradients do not", () => {
   const g = resnet20("bnhead");
-  const plan = planGraph(g, { optimizer: "sgd" });
+  const plan = planGraph(g, CPU_TARGET, { optimizer: "sgd" });
   const byName = new Map(plan.values.map((v) => [v.name, v]));
   const x = byName.get("x")!, labels = byName.get("labels")!;
   assert.equal(x.category, "input");
@@ -72,7 +73,10 @@ Deno.test("inputs and outputs live in the arena; weights and gradients do not", 
   assert.equal(plan.weightBytes, params.reduce((s, p) => s + byteSize(p.shape, "f32"), 0));
   assert.equal(plan.gradientBytes, trainable.reduce((s, p) => s + byteSize(p.shape, "f32"), 0));
   assert.equal(plan.optimizerBytes, plan.gradientBytes);
-  assert.equal(planGraph(g, { optimizer: "adam" }).optimizerBytes, 2 * plan.gradientBytes);
+  assert.equal(
+    planGraph(g, CPU_TARGET, { optimizer: "adam" }).optimizerBytes,
+    2 * plan.gradientBytes,
+  );
   assert.equal(planGraph(g).optimizerBytes, 0);
   assert.equal(plan.savedActivationBytes, g.savedBytes);
   assert.equal(byName.get("grad(fc.weight)")?.category, "gradient");
@@ -118,7 +122,7 @@ Deno.test("in-place reuse is explicit and never grows the arena", () => {
       assert.equal(u.bytes, v.bytes);
       assert.equal(u.offset, v.offset);
     }
-    const none = planGraph(g, { inPlace: false });
+    const none = planGraph(g, CPU_TARGET, { inPlace: false });
     assert.ok(none.values.every((v) => v.inPlaceOf === undefined));
     assert.ok(plan.lowerBoundBytes <= none.lowerBoundBytes);
   }
@@ -134,7 +138,7 @@ Deno.test("quality: median arena / lower bound on random graphs ≤ 1.10", () =>
 
 Deno.test("quality: a 20-layer CNN's training plans are within 5% of the lower bound", () => {
   for (const method of NAMES) {
-    const ratio = arenaRatio(planGraph(resnet20(method), { optimizer: "adam" }));
+    const ratio = arenaRatio(planGraph(resnet20(method), CPU_TARGET, { optimizer: "adam" }));
     assert.ok(ratio <= 1.05, `${method}: arena / lower bound = ${ratio}`);
   }
 });
@@ -142,12 +146,15 @@ Deno.test("quality: a 20-layer CNN's training plans are within 5% of the lower b
 const build = (batch: number) => resnet20("finetune", batch, 16);
 
 Deno.test("planFor returns a batch that fits while batch + 1 does not", () => {
-  const at5 = planGraph(build(5), { optimizer: "adam" }).totalBytes;
+  const at5 = planGraph(build(5), CPU_TARGET, { optimizer: "adam" }).totalBytes;
   for (const budgetBytes of [at5, at5 + 1, at5 * 3.3]) {
     const r = planFor(build, { budgetBytes, optimizer: "adam" });
     assert.ok(r.plan.totalBytes <= budgetBytes);
-    assert.equal(r.plan.totalBytes, planGraph(build(r.batch), { optimizer: "adam" }).totalBytes);
-    const next = planGraph(build(r.batch + 1), { optimizer: "adam" });
+    assert.equal(
+      r.plan.totalBytes,
+      planGraph(build(r.batch), CPU_TARGET, { optimizer: "adam" }).totalBytes,
+    );
+    const next = planGraph(build(r.batch + 1), CPU_TARGET, { optimizer: "adam" });
     assert.ok(next.totalBytes > budgetBytes, `batch ${r.batch + 1} also fits ${budgetBytes}`);
     assert.equal(r.recompute, undefined);
   }
@@ -184,7 +191,7 @@ Deno.test("planReport: table rows, totals, bound and ratio; memorySummary's stab
   const x = input("x", [4, 8]);
   const w = param("w", [4, 8]);
   const loss = mean(relu(scale(mul(x, w), 2)));
-  const plan = planGraph(grad(loss), { optimizer: "adam" });
+  const plan = planGraph(grad(loss), CPU_TARGET, { optimizer: "adam" });
   const { text, json } = planReport(plan);
   assert.equal(json.rows.length, plan.values.length);
   assert.equal(json.ratio, plan.arenaBytes / plan.lowerBoundBytes);

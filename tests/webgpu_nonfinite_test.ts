@@ -16,6 +16,7 @@ import { initParams, rng } from "../lib/runtime/params.ts";
 import type { ParamStore } from "../lib/runtime/data.ts";
 import { createWebGpuRuntime, type WebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
 import { DeviceLostError } from "../lib/runtime/webgpu/errors.ts";
+import { runGraph } from "../lib/runtime/run_graph.ts";
 
 function gpuTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
@@ -23,7 +24,7 @@ function gpuTest(name: string, fn: () => Promise<void>): void {
 
 let shared: Promise<WebGpuRuntime> | null = null;
 function runtime(): Promise<WebGpuRuntime> {
-  shared ??= createWebGpuRuntime({ maxCachedGraphs: 4 });
+  shared ??= createWebGpuRuntime({ maxCachedPlans: 4 });
   return shared;
 }
 
@@ -55,7 +56,7 @@ gpuTest(
           x[at % (n * k)] = bad;
           const y = Int32Array.from({ length: n }, () => Math.floor(next() * k));
           const feeds = { inputs: { logits: x, labels: y }, params: new Map() };
-          const [gpu] = await rt.execute(g, feeds);
+          const [gpu] = await runGraph(rt, g, feeds);
           const [cpu] = executeCpu(g, feeds);
           if (Number.isNaN(bad) || bad === Infinity) {
             assert.ok(
@@ -95,13 +96,13 @@ gpuTest(
     const inputs = mlpFeeds(8, 1);
     for (const [name, at] of [["fc.w", 17], ["fc.b", 2], ["l1.b", 3]] as const) {
       const params = initParams(g.graph, 2);
-      const clean = await rt.execute(g.graph, { inputs, params });
+      const clean = await runGraph(rt, g.graph, { inputs, params });
       assert.ok(Number.isFinite(clean[0][0]));
       const poisoned: ParamStore = new Map(params);
       const w = params.get(name)!.slice();
       w[at] = NaN;
       poisoned.set(name, w);
-      const [gpu] = await rt.execute(g.graph, { inputs, params: poisoned });
+      const [gpu] = await runGraph(rt, g.graph, { inputs, params: poisoned });
       const [cpu] = executeCpu(g.graph, { inputs, params: poisoned });
       sameLoss(gpu[0], cpu[0], `NaN in ${name}[${at}]`);
       if (name !== "l1.b") assert.ok(Number.isNaN(gpu[0]), `NaN in ${name}: gpu loss ${gpu[0]}`);
@@ -119,7 +120,7 @@ gpuTest(
     const first = g.graph.outputs.length - names.length;
     /** One SGD step on the host arrays, from `rt`'s gradients; returns the loss. */
     const step = async (rt: WebGpuRuntime) => {
-      const out = await rt.execute(g.graph, { inputs, params });
+      const out = await runGraph(rt, g.graph, { inputs, params });
       names.forEach((name, k) => {
         const d = out[first + k] as Float32Array;
         params.set(name, params.get(name)!.map((v, j) => v - 0.1 * d[j]));

@@ -57,6 +57,8 @@ import {
 } from "../lib/graph/ops/batch_norm.ts";
 import { createWebGpuRuntime, type WebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
 import { planGraph } from "../lib/plan/plan.ts";
+import { runGraph } from "../lib/runtime/run_graph.ts";
+import { CPU_TARGET } from "../lib/plan/types.ts";
 import { lower, LOWERINGS } from "../lib/runtime/webgpu/lower.ts";
 import { DeviceLostError, LimitError, UnsupportedOpError } from "../lib/runtime/webgpu/errors.ts";
 
@@ -64,7 +66,7 @@ let shared: Promise<WebGpuRuntime> | null = null;
 
 /** One runtime for the whole file, so pipelines compile once per shape. */
 function runtime(): Promise<WebGpuRuntime> {
-  shared ??= createWebGpuRuntime({ maxCachedGraphs: 2 });
+  shared ??= createWebGpuRuntime({ maxCachedPlans: 2 });
   return shared;
 }
 
@@ -108,7 +110,7 @@ function feedsFor(g: Graph, seed: number, positive: readonly string[] = []) {
 async function same(g: Graph, seed: number, positive: readonly string[] = []): Promise<void> {
   const feeds = feedsFor(g, seed, positive);
   const rt = await runtime();
-  const gpu = await rt.execute(g, feeds);
+  const gpu = await runGraph(rt, g, feeds);
   const cpu = executeCpu(g, feeds);
   cpu.forEach((c, i) => {
     const o = g.outputs[i];
@@ -431,7 +433,7 @@ gpuTest("planned arena: in-place chains (binding aliasing) give the CPU's values
   const b = input("b", [1]);
   const y = scale(relu(add(mul(x, x), b)), 2);
   const g = graph(mean(sigmoid(y)), reluMask(y));
-  const plan = planGraph(g, { alignment: 256 });
+  const plan = planGraph(g, CPU_TARGET);
   assert.ok(plan.values.filter((v) => v.inPlaceOf !== undefined).length >= 3);
   await same(g, 5);
 });
@@ -442,7 +444,7 @@ gpuTest("a node of an unknown op throws a GraphError naming it", async () => {
   // Every op has a lowering by type: only a node built past the type system can lack one.
   const g = graph(node("noSuchOp" as OpName, [x], [4]));
   await assert.rejects(
-    rt.execute(g, { inputs: { x: new Float32Array(4) }, params: new Map() }),
+    runGraph(rt, g, { inputs: { x: new Float32Array(4) }, params: new Map() }),
     (e: unknown) => e instanceof GraphError && /"noSuchOp"/.test(e.message),
   );
 });
@@ -461,7 +463,7 @@ gpuTest("a value larger than maxStorageBufferBindingSize throws LimitError namin
   const x = input("huge", [Math.floor(max / 4) + 1]);
   const g = graph(relu(x));
   await assert.rejects(
-    rt.execute(g, { inputs: {}, params: new Map() }),
+    runGraph(rt, g, { inputs: {}, params: new Map() }),
     (e: unknown) =>
       e instanceof LimitError && e.limit === "maxStorageBufferBindingSize" &&
       /huge/.test(e.message),
@@ -475,9 +477,9 @@ gpuTest("a lost device throws DeviceLostError and leaves host params intact", as
   const g = graph(mul(x, w));
   const wv = Float32Array.of(1, 2, 3);
   const feeds = { inputs: { x: Float32Array.of(1, 1, 1) }, params: new Map([["w", wv]]) };
-  assert.deepEqual([...(await rt.execute(g, feeds))[0]], [1, 2, 3]);
+  assert.deepEqual([...(await runGraph(rt, g, feeds))[0]], [1, 2, 3]);
   rt.destroy();
   await new Promise((r) => setTimeout(r, 10));
-  await assert.rejects(rt.execute(g, feeds), DeviceLostError);
+  await assert.rejects(runGraph(rt, g, feeds), DeviceLostError);
   assert.deepEqual([...wv], [1, 2, 3]);
 });

@@ -8,6 +8,7 @@ import {
   input,
   type OpProfile,
   relu,
+  runGraph,
   scale,
   totalsByOp,
 } from "../mod.ts";
@@ -57,8 +58,8 @@ Deno.test({
       inputs: { x: Float32Array.from({ length: 32 }, (_, i) => i - 16) },
       params: new Map(),
     };
-    const [y] = await rt.execute(g, feeds);
-    await rt.execute(g, feeds);
+    const [y] = await runGraph(rt, g, feeds);
+    await runGraph(rt, g, feeds);
     assert.equal(y[20], 12);
     const profile = rt.profile();
     assert.deepEqual(profile.map((p) => p.op).sort(), ["relu", "scale"]);

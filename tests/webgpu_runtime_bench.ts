@@ -23,6 +23,7 @@ import { grad } from "../lib/autodiff/mod.ts";
 import { cpuRuntime } from "../lib/runtime/cpu/mod.ts";
 import { initParams, rng } from "../lib/runtime/params.ts";
 import { createWebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
+import { planGraph } from "../lib/plan/plan.ts";
 import { methodGraphs } from "../lib/train/domain.ts";
 
 let frozen = { trainable: false };
@@ -65,8 +66,9 @@ function resnet20(batch: number, fineTune: boolean) {
 }
 
 const batch = 32;
-const g = resnet20(batch, false).graph;
-const ft = resnet20(batch, true).graph;
+const head = resnet20(batch, false);
+const tuned = resnet20(batch, true);
+const ft = tuned.graph;
 const next = rng(1);
 const feeds = {
   inputs: {
@@ -76,10 +78,12 @@ const feeds = {
   params: initParams(ft, 0),
 };
 const gpu = await createWebGpuRuntime();
-await gpu.prepare(g);
-await gpu.execute(g, feeds);
-await gpu.prepare(ft);
-await gpu.execute(ft, feeds);
+const [g, gGpu] = [planGraph(head, cpuRuntime.target), planGraph(head, gpu.target)];
+const [ftCpu, ftGpu] = [planGraph(tuned, cpuRuntime.target), planGraph(tuned, gpu.target)];
+await gpu.prepare(gGpu);
+await gpu.execute(gGpu, feeds);
+await gpu.prepare(ftGpu);
+await gpu.execute(ftGpu, feeds);
 
 Deno.bench({
   name: "resnet20 head-only step, batch 32: cpu",
@@ -98,7 +102,7 @@ Deno.bench({
   n: 5,
   warmup: 1,
   fn: async () => {
-    await gpu.execute(g, feeds);
+    await gpu.execute(gGpu, feeds);
   },
 });
 
@@ -109,7 +113,7 @@ Deno.bench({
   n: 2,
   warmup: 0,
   fn: async () => {
-    await cpuRuntime.execute(ft, feeds);
+    await cpuRuntime.execute(ftCpu, feeds);
   },
 });
 
@@ -119,13 +123,14 @@ Deno.bench({
   n: 2,
   warmup: 0,
   fn: async () => {
-    await gpu.execute(ft, feeds);
+    await gpu.execute(ftGpu, feeds);
   },
 });
 
 for (const method of ["finetune", "da3"] as const) {
-  const step = methodGraphs(method, 10, batch).train.graph;
-  const stepFeeds = { inputs: feeds.inputs, params: initParams(step, 0) };
+  const train = methodGraphs(method, 10, batch).train;
+  const step = planGraph(train, gpu.target);
+  const stepFeeds = { inputs: feeds.inputs, params: initParams(train.graph, 0) };
   await gpu.execute(step, stepFeeds);
   Deno.bench({
     name: `resnet20 ${method} training step, batch 32: webgpu`,

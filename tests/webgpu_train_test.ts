@@ -31,6 +31,8 @@ import type { TensorData } from "../lib/runtime/data.ts";
 import { createWebGpuRuntime, type WebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
 import { selectRuntime } from "../lib/runtime/select.ts";
 import { LimitError } from "../lib/runtime/webgpu/errors.ts";
+import { planGraph } from "../lib/plan/plan.ts";
+import { runGraph } from "../lib/runtime/run_graph.ts";
 
 function bn(x: Tensor, name: string, c: number, mode: "eval" | "batch", trainable: boolean) {
   return batchNorm(x, {
@@ -78,10 +80,11 @@ Deno.test({
     };
     const params = initParams(g.graph, 5);
     const rt = await createWebGpuRuntime();
+    const plan = planGraph(g, rt.target);
     const trainable = [...g.grads.keys()].map((p) => String(p.attrs.name));
     assert.ok(trainable.includes("c2.w") && !trainable.includes("c1.w"));
     for (let step = 0; step < 3; step++) {
-      const gpu = await rt.execute(g.graph, { inputs, params });
+      const gpu = await rt.execute(plan, { inputs, params });
       const cpu = executeCpu(g.graph, { inputs, params });
       assert.ok(Number.isFinite(cpu[0][0]) && cpu[0][0] > 0);
       g.graph.outputs.forEach((o, i) => {
@@ -126,7 +129,7 @@ Deno.test({
     const params = initParams(g, 1);
     const xs = Float32Array.from({ length: 512 }, (_, i) => Math.sin(i));
     const rt = await createWebGpuRuntime();
-    const [gpu] = await rt.execute(g, { inputs: { x: xs }, params });
+    const [gpu] = await runGraph(rt, g, { inputs: { x: xs }, params });
     const [cpu] = executeCpu(g, { inputs: { x: xs }, params });
     gpu.forEach((v, i) => assert.ok(Math.abs(v - cpu[i]) <= 1e-4 * (1 + Math.abs(cpu[i]))));
     rt.destroy();
@@ -167,7 +170,7 @@ Deno.test({
     const params = initParams(g.graph, 2);
     // 8 channels × 16² × 4 bytes = 8,192 bytes per sample: at most 2 samples per 20,000-byte binding.
     const rt = await createWebGpuRuntime({ maxBindingBytes: 20_000 });
-    const gpu = await rt.execute(g.graph, { inputs, params });
+    const gpu = await rt.execute(planGraph(g, rt.target), { inputs, params });
     const cpu = executeCpu(g.graph, { inputs, params });
     g.graph.outputs.forEach((o, i) => close(gpu[i], cpu[i], `output ${i} (${o.op})`));
     rt.destroy();
@@ -185,7 +188,11 @@ Deno.test({
     const rt = await createWebGpuRuntime({ maxBindingBytes: 20_000 });
     const params = initParams(g.graph, 1);
     await assert.rejects(
-      () => rt.execute(g.graph, { inputs: { x: new Float32Array(8 * 8 * 256) }, params }),
+      () =>
+        rt.execute(planGraph(g, rt.target), {
+          inputs: { x: new Float32Array(8 * 8 * 256) },
+          params,
+        }),
       (e: unknown) =>
         e instanceof LimitError && e.message.includes("conv2dGradWeight") &&
         e.message.includes("maxStorageBufferBindingSize"),

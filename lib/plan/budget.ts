@@ -8,7 +8,13 @@ import type { Graph } from "../graph/mod.ts";
 import { lowerBound } from "./lower_bound.ts";
 import { planGraph, type PlanOptions } from "./plan.ts";
 import { megabytes } from "./report.ts";
-import type { Interval, Plan, PlannedValue } from "./types.ts";
+import {
+  CPU_TARGET,
+  type Interval,
+  type Plan,
+  type PlannedValue,
+  type PlanTarget,
+} from "./types.ts";
 
 /** A saved value that backward could recompute instead of keeping. */
 export interface RecomputeCandidate {
@@ -73,6 +79,8 @@ export interface BudgetOptions extends PlanOptions {
   readonly budgetBytes: number;
   /** The largest batch to consider (default 4096). */
   readonly maxBatch?: number;
+  /** The target the plans are made for (default {@linkcode CPU_TARGET}). */
+  readonly target?: PlanTarget;
 }
 
 /** The result of {@linkcode planFor}. */
@@ -180,7 +188,7 @@ export function planFor(
   }
   const plans = new Map<number, Plan>();
   const planAt = (b: number) => {
-    if (!plans.has(b)) plans.set(b, planGraph(build(b), options));
+    if (!plans.has(b)) plans.set(b, planGraph(build(b), options.target ?? CPU_TARGET, options));
     return plans.get(b)!;
   };
   const fits = (b: number) => planAt(b).totalBytes <= options.budgetBytes;

@@ -5,24 +5,24 @@
  */
 import type { GradResult } from "../autodiff/mod.ts";
 import { byteSize, type Graph, type Tensor } from "../graph/mod.ts";
-import { assignOffsets, DEFAULT_ALIGNMENT } from "./assign.ts";
+import { assignOffsets } from "./assign.ts";
 import { inPlaceCandidates } from "./in_place.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { lowerBound } from "./lower_bound.ts";
 import { scheduleGraph } from "./schedule.ts";
 import {
+  CPU_TARGET,
   type Interval,
   OPTIMIZER_STATE_FACTOR,
   type OptimizerKind,
   type Plan,
   type PlannedValue,
+  type PlanTarget,
   type ValueCategory,
 } from "./types.ts";
 
 /** Options of {@linkcode planGraph}. */
 export interface PlanOptions {
-  /** Arena offset alignment in bytes (default 256). */
-  readonly alignment?: number;
   /** Optimizer whose state the accounting includes (default "none"). */
   readonly optimizer?: OptimizerKind;
   /** Allow outputs to take over an input's bytes where legal (default true). */
@@ -51,9 +51,25 @@ function root(parent: number[], i: number): number {
  * schedule that runtimes execute, each value's lifetime, in-place reuse, one
  * arena with aligned offsets, the arena's lower bound for this schedule, and
  * the persistent bytes (weights, trainable gradients, optimizer state).
+ * Offsets follow `target.alignment`; a runtime executes a plan made for its
+ * own `runtime.target` (or a stricter one).
  */
-export function planGraph(source: GradResult | Graph, options: PlanOptions = {}): Plan {
-  const alignment = options.alignment ?? DEFAULT_ALIGNMENT;
+export function planGraph(
+  source: GradResult | Graph,
+  target: PlanTarget = CPU_TARGET,
+  options: PlanOptions = {},
+): Plan {
+  const alignment = target.alignment;
+  if (!Number.isInteger(alignment) || alignment < 1) {
+    throw new RangeError(
+      `planGraph: target alignment must be a positive integer, got ${alignment}`,
+    );
+  }
+  if (!(target.maxBindingBytes > 0)) {
+    throw new RangeError(
+      `planGraph: target maxBindingBytes must be positive, got ${target.maxBindingBytes}`,
+    );
+  }
   const optimizer = options.optimizer ?? "none";
   const g = isGradResult(source) ? source.graph : source;
   const grads = isGradResult(source) ? source.grads : new Map<Tensor, Tensor>();
@@ -162,6 +178,7 @@ export function planGraph(source: GradResult | Graph, options: PlanOptions = {})
     values,
     schedule: order.map((n) => index.get(n)!),
     outputs: g.outputs.map((n) => index.get(n)!),
+    target,
     alignment,
     arenaBytes: assignment.arenaBytes,
     lowerBoundBytes: bound.bytes,

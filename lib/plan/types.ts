@@ -63,6 +63,24 @@ export interface PlannedValue {
   readonly inPlaceOf?: number;
 }
 
+/**
+ * What a plan is made for: the device facts that decide offsets and how
+ * values bind. Runtimes expose theirs as `runtime.target`.
+ */
+export interface PlanTarget {
+  /** Arena offset alignment in bytes (a positive integer; typed-array views need a multiple of 4). */
+  readonly alignment: number;
+  /** The largest byte range one kernel binding may span (`Infinity` on the CPU). */
+  readonly maxBindingBytes: number;
+}
+
+/**
+ * The CPU runtime's target, also the default of `planGraph`: 256-byte
+ * offsets (WebGPU's default `minStorageBufferOffsetAlignment`, so CPU and
+ * WebGPU plans, and the bytes they report, agree) and no binding limit.
+ */
+export const CPU_TARGET: PlanTarget = { alignment: 256, maxBindingBytes: Infinity };
+
 /** A scheduled, lifetime-annotated, arena-assigned graph. */
 export interface Plan {
   /** The graph's nodes; `tensors[i]` is the node of `values[i]`. */
@@ -73,7 +91,9 @@ export interface Plan {
   readonly schedule: readonly number[];
   /** The graph outputs, in order (loss, kept values, gradients). */
   readonly outputs: readonly number[];
-  /** Arena offset alignment in bytes. */
+  /** The target the plan was made for. */
+  readonly target: PlanTarget;
+  /** Arena offset alignment in bytes (`target.alignment`). */
   readonly alignment: number;
   /** The arena size: the end of the highest placed value, rounded up to 4 bytes. */
   readonly arenaBytes: number;

@@ -2,7 +2,8 @@
  * Host-side tensor data and the device-neutral runtime interface.
  * @module
  */
-import { byteSize, type DType, type Graph, type Shape } from "../graph/mod.ts";
+import { byteSize, type DType, type Shape } from "../graph/mod.ts";
+import type { Plan, PlanTarget } from "../plan/types.ts";
 
 /** The typed array that holds a value: f32 → Float32Array, i32 → Int32Array, u8 → Uint8Array, mask → Uint32Array. */
 export type TensorData = Float32Array | Int32Array | Uint8Array | Uint32Array;
@@ -18,12 +19,22 @@ export interface Feeds {
   readonly params: ParamStore;
 }
 
-/** A runtime executes a graph (or a plan of one) and returns the output values. */
+/**
+ * A runtime executes plans: `planGraph(g, runtime.target)` decides every
+ * value's bytes and the runtime runs the schedule at those offsets, so the
+ * bytes a plan reports are the bytes that run.
+ */
 export interface Runtime {
   /** "cpu" or "webgpu". */
   readonly name: string;
-  /** Runs `g` on `feeds` and returns the values of `g.outputs`, in order. */
-  execute(g: Graph, feeds: Feeds): Promise<TensorData[]>;
+  /** What its plans are made for (alignment, binding limit). */
+  readonly target: PlanTarget;
+  /** Allocates what `plan` needs (its arena, buffers, pipelines) ahead of its first execution. */
+  prepare(plan: Plan): Promise<void>;
+  /** Runs `plan` on `feeds` (preparing it first if needed); returns its outputs' values, in order. */
+  execute(plan: Plan, feeds: Feeds): Promise<TensorData[]>;
+  /** Frees what was prepared for `plan`. */
+  release(plan: Plan): void;
 }
 
 /** Thrown when feeds are missing or do not fit the graph. */
@@ -32,6 +43,15 @@ export class FeedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "FeedError";
+  }
+}
+
+/** Thrown when a plan cannot run on a runtime: made for another target, or inconsistent. */
+export class PlanError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "PlanError";
   }
 }
 
@@ -47,6 +67,25 @@ export function allocate(shape: Shape, dtype: DType): TensorData {
       return new Uint8Array(bytes);
     case "mask":
       return new Uint32Array(bytes / 4);
+  }
+}
+
+/** A typed-array view of `bytes` bytes at `offset` of `buffer`, for a value of `dtype`. */
+export function viewOf(
+  buffer: ArrayBuffer,
+  offset: number,
+  bytes: number,
+  dtype: DType,
+): TensorData {
+  switch (dtype) {
+    case "f32":
+      return new Float32Array(buffer, offset, bytes / 4);
+    case "i32":
+      return new Int32Array(buffer, offset, bytes / 4);
+    case "u8":
+      return new Uint8Array(buffer, offset, bytes);
+    case "mask":
+      return new Uint32Array(buffer, offset, bytes / 4);
   }
 }
 

@@ -3,7 +3,7 @@
  * reference runtime.
  * @module
  */
-import { cpuRuntime } from "./cpu/execute.ts";
+import { cpuRuntime } from "./cpu/runtime.ts";
 import type { Runtime } from "./data.ts";
 import { NoAdapterError } from "./webgpu/errors.ts";
 import { createWebGpuRuntime } from "./webgpu/runtime.ts";

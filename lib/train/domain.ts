@@ -21,6 +21,7 @@ import { findGatedPairs, type GatedPairNodes } from "../gating/structure.ts";
 import { classificationLoss, resnet20 } from "../models/mod.ts";
 import { memorySummary, planGraph } from "../plan/mod.ts";
 import type { ParamStore, Runtime, TensorData } from "../runtime/data.ts";
+import { runGraph } from "../runtime/run_graph.ts";
 import { initParams } from "../runtime/params.ts";
 import { type BnProbe, bnProbe, domainBnProbe, setRunningStats } from "./bn_stats.ts";
 import {
@@ -204,7 +205,7 @@ export async function evaluate(
     const n = b.y.length;
     const x = new Float32Array(g.outputs[0].shape[0] * (b.x.length / n));
     x.set(b.x);
-    const [logits] = await runtime.execute(g, { inputs: { x }, params });
+    const [logits] = await runGraph(runtime, g, { inputs: { x }, params });
     correct += countCorrect(logits as Float32Array, b.y, n, g.outputs[0].shape[1]);
   }
   return correct / ds.labels.length;
@@ -243,7 +244,7 @@ async function recalibrate(
   if (probe.norms.length === 0) return;
   const outs: TensorData[][] = [];
   for (const x of fittingImages(job, stats)) {
-    outs.push(await job.runtime.execute(probe.probe, { inputs: { x }, params }));
+    outs.push(await runGraph(job.runtime, probe.probe, { inputs: { x }, params }));
   }
   setRunningStats(probe, outs, params);
 }
@@ -256,7 +257,8 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
     gateSparsity: job.gateSparsity,
     da3: options,
   });
-  const plan = planGraph(g.train, { optimizer: job.optimizer });
+  // The one plan of the training step: its bytes are reported and it is what the runtime runs.
+  const plan = planGraph(g.train, job.runtime.target, { optimizer: job.optimizer });
   const trainingBytes = memorySummary(plan, {
     model: "resnet20",
     method: job.method,
@@ -309,7 +311,7 @@ export async function trainDomain(job: DomainJob): Promise<DomainOutcome> {
       })
     ) {
       const s0 = performance.now();
-      const out = await job.runtime.execute(g.train.graph, {
+      const out = await job.runtime.execute(plan, {
         inputs: { x: b.x, labels: b.y },
         params,
       });

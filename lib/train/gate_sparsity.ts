@@ -14,6 +14,7 @@
 import { add, graph, mean, param, relu, scale, type Tensor } from "../graph/mod.ts";
 import type { GatedPairNodes } from "../gating/structure.ts";
 import type { ParamStore, Runtime } from "../runtime/data.ts";
+import { runGraph } from "../runtime/run_graph.ts";
 
 /** The frozen parameter holding `B_c` of a gated pair, `[1, C, 1, 1]`. */
 export function gateBoundName(pair: GatedPairNodes): string {
@@ -60,7 +61,7 @@ export async function fitGateBounds(
   const probe = graph(...pairs.map((p) => p.bn));
   const peaks = pairs.map((p) => new Float32Array(p.pair.outChannels).fill(-Infinity));
   for (const x of inputs) {
-    const out = await runtime.execute(probe, { inputs: { x }, params });
+    const out = await runGraph(runtime, probe, { inputs: { x }, params });
     pairs.forEach((p, k) => {
       const v = out[k] as Float32Array, [n, c] = p.bn.shape;
       const plane = v.length / (n * c);

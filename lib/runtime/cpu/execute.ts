@@ -1,9 +1,12 @@
 /**
- * The reference interpreter: runs a graph node by node on typed arrays.
+ * The reference interpreter: runs a graph node by node on typed arrays, a
+ * fresh array per value, without a plan. It is the oracle the planned
+ * runtimes are tested against.
  * @module
  */
 import { byteSize, type Graph, showShape, type Tensor } from "../../graph/mod.ts";
-import { arrayKind, FeedError, type Feeds, type Runtime, type TensorData } from "../data.ts";
+import { allocate, arrayKind, FeedError, type Feeds, type TensorData } from "../data.ts";
+import type { CpuKernel } from "./kernels/kernel.ts";
 import { CPU_KERNELS } from "./kernels/mod.ts";
 
 /** Checks that a fed array has the node's dtype and size. */
@@ -29,11 +32,18 @@ export function sourceValue(n: Tensor, feeds: Feeds): TensorData {
     : checkFeed(n, "param", feeds.params.get(name));
 }
 
-/** Evaluates one non-source node on the CPU. */
-export function evalNode(n: Tensor, args: readonly TensorData[]): TensorData {
+/** The CPU kernel of a non-source node's op. */
+export function kernelOf(n: Tensor): CpuKernel {
   const kernel = CPU_KERNELS[n.op];
   if (!kernel) throw new FeedError(`cpu: no kernel for op ${n.op}`);
-  return kernel(n, args);
+  return kernel;
+}
+
+/** Evaluates one non-source node on the CPU into a new array. */
+export function evalNode(n: Tensor, args: readonly TensorData[]): TensorData {
+  const out = allocate(n.shape, n.dtype);
+  kernelOf(n)(n, args, out);
+  return out;
 }
 
 /**
@@ -57,9 +67,3 @@ export function executeCpu(g: Graph, feeds: Feeds): TensorData[] {
   });
   return g.outputs.map((o) => values.get(o)!);
 }
-
-/** The CPU reference runtime. */
-export const cpuRuntime: Runtime = {
-  name: "cpu",
-  execute: (g, feeds) => Promise.resolve(executeCpu(g, feeds)),
-};

@@ -1,14 +1,18 @@
 /**
- * Executes a plan on the CPU through its arena: one `ArrayBuffer` of
- * `arenaBytes`, every arena value a typed-array view at its planned offset.
+ * Executes a plan on the CPU inside its arena: one `ArrayBuffer` of exactly
+ * `arenaBytes` holds every arena value at its planned offset, and kernels
+ * write straight into those views (a value computed in place shares its
+ * input's bytes). Values the plan keeps outside the arena have their own
+ * storage: parameters are read from the feeds, persistent values (trainable
+ * gradients) get one array each per execution, handed to the caller.
  * @module
  */
-import type { DType } from "../../graph/mod.ts";
-import type { Plan, PlannedValue } from "../../plan/mod.ts";
-import { allocate, FeedError, type Feeds, type TensorData } from "../data.ts";
-import { evalNode, sourceValue } from "./execute.ts";
+import { showShape } from "../../graph/mod.ts";
+import type { Plan, PlannedValue } from "../../plan/types.ts";
+import { allocate, FeedError, type Feeds, PlanError, type TensorData, viewOf } from "../data.ts";
+import { kernelOf, sourceValue } from "./execute.ts";
 
-/** Options of {@linkcode executePlanCpu}. */
+/** Options of {@linkcode prepareCpuPlan} and {@linkcode executePlanCpu}. */
 export interface ExecutePlanOptions {
   /**
    * Guard mode: fill the arena with 0xFF bytes (NaN as f32) before the first
@@ -18,76 +22,97 @@ export interface ExecutePlanOptions {
   readonly poison?: boolean;
 }
 
-function view(buffer: ArrayBuffer, offset: number, bytes: number, dtype: DType): TensorData {
-  switch (dtype) {
-    case "f32":
-      return new Float32Array(buffer, offset, bytes / 4);
-    case "i32":
-      return new Int32Array(buffer, offset, bytes / 4);
-    case "u8":
-      return new Uint8Array(buffer, offset, bytes);
-    case "mask":
-      return new Uint32Array(buffer, offset, bytes / 4);
+/** A plan ready to run on the CPU: its arena and every arena value's view. */
+export interface PreparedCpuPlan {
+  /** The plan it runs. */
+  readonly plan: Plan;
+  /** The one buffer every arena value lives in: `plan.arenaBytes` bytes. */
+  readonly arena: ArrayBuffer;
+  /** Per value, its arena view at the planned offset; null for values outside the arena. */
+  readonly views: readonly (TensorData | null)[];
+  /** Runs the schedule on `feeds`; arena outputs are returned as copies, persistent ones as they are. */
+  execute(feeds: Feeds): TensorData[];
+}
+
+function bytesOf(a: TensorData): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+const ELEMENT_BYTES = { f32: 4, i32: 4, u8: 1, mask: 4 } as const;
+
+/** Checks that every arena value fits the arena at an offset its typed array can view. */
+function checkPlan(plan: Plan): void {
+  for (const v of plan.values) {
+    if (v.offset === null) continue;
+    const what = `${v.op} ${v.name} ${v.dtype}${showShape(v.shape)}`;
+    if (v.offset < 0 || v.offset + v.bytes > plan.arenaBytes) {
+      throw new PlanError(
+        `cpu: ${what} at offset ${v.offset} (${v.bytes} bytes) lies outside the ${plan.arenaBytes}-byte arena`,
+      );
+    }
+    if (v.offset % ELEMENT_BYTES[v.dtype] !== 0) {
+      throw new PlanError(`cpu: ${what} at offset ${v.offset} is not ${v.dtype}-aligned`);
+    }
+  }
+  for (const i of plan.schedule) {
+    const n = plan.tensors[i];
+    if (n.op !== "input") kernelOf(n);
   }
 }
 
-function copy(a: TensorData): TensorData {
-  return a.slice();
+/** Allocates the arena of `plan` and the views of its values; validates the plan first. */
+export function prepareCpuPlan(plan: Plan, options: ExecutePlanOptions = {}): PreparedCpuPlan {
+  checkPlan(plan);
+  const arena = new ArrayBuffer(plan.arenaBytes);
+  const views = plan.values.map((v) =>
+    v.offset === null ? null : viewOf(arena, v.offset, v.bytes, v.dtype)
+  );
+  const poison = options.poison ?? false;
+  const keep = new Set(plan.outputs);
+  const takenOver = new Set<number>();
+  for (const v of plan.values) if (v.inPlaceOf !== undefined) takenOver.add(v.inPlaceOf);
+  const dying: number[][] = plan.schedule.map(() => []);
+  for (const v of plan.values) {
+    const dies = v.offset !== null && v.lastRead < plan.schedule.length;
+    if (dies && !takenOver.has(v.index) && !keep.has(v.index)) dying[v.lastRead].push(v.index);
+  }
+  const execute = (feeds: Feeds): TensorData[] => {
+    if (poison) new Uint8Array(arena).fill(0xff);
+    const values = new Array<TensorData | null>(plan.values.length).fill(null);
+    for (const v of plan.values) {
+      if (v.category === "weight") values[v.index] = sourceValue(plan.tensors[v.index], feeds);
+    }
+    const own = (v: PlannedValue) => views[v.index] ?? allocate(v.shape, v.dtype);
+    plan.schedule.forEach((i, s) => {
+      const v = plan.values[i];
+      const n = plan.tensors[i];
+      const out = own(v);
+      if (v.op === "input") bytesOf(out).set(bytesOf(sourceValue(n, feeds)));
+      else {
+        const args = v.inputs.map((j) => {
+          const a = values[j];
+          if (!a) {
+            throw new FeedError(
+              `plan: step ${s} (${v.name}) reads ${plan.values[j].name} before it is written`,
+            );
+          }
+          return a;
+        });
+        kernelOf(n)(n, args, out);
+      }
+      values[i] = out;
+      if (poison) { for (const j of dying[s]) bytesOf(views[j]!).fill(0xff); }
+    });
+    return plan.outputs.map((i) => (views[i] ? views[i].slice() : values[i]!));
+  };
+  return { plan, arena, views, execute };
 }
 
-/**
- * Runs `plan.schedule` step by step with the CPU kernels, each arena value
- * living at its offset in one arena buffer (values computed in place share
- * their input's bytes), and returns copies of the plan's outputs in order.
- */
+/** Prepares `plan` in a fresh arena and runs it once on `feeds`. */
 export function executePlanCpu(
   plan: Plan,
   feeds: Feeds,
   options: ExecutePlanOptions = {},
 ): TensorData[] {
-  const arena = new ArrayBuffer(plan.arenaBytes);
-  const poison = options.poison ?? false;
-  if (poison) new Uint8Array(arena).fill(0xff);
-  const values = new Array<TensorData | undefined>(plan.values.length);
-  const slot = (v: PlannedValue): TensorData =>
-    v.offset === null ? allocate(v.shape, v.dtype) : view(arena, v.offset, v.bytes, v.dtype);
-  for (const v of plan.values) {
-    if (v.category === "weight") values[v.index] = sourceValue(plan.tensors[v.index], feeds);
-  }
-  const takenOver = new Set<number>();
-  for (const v of plan.values) if (v.inPlaceOf !== undefined) takenOver.add(v.inPlaceOf);
-  const dying: number[][] = plan.schedule.map(() => []);
-  for (const v of plan.values) {
-    if (v.offset !== null && v.lastRead < plan.schedule.length && !takenOver.has(v.index)) {
-      dying[v.lastRead].push(v.index);
-    }
-  }
-  const keep = new Set(plan.outputs);
-  plan.schedule.forEach((i, s) => {
-    const v = plan.values[i];
-    const n = plan.tensors[i];
-    const out = slot(v);
-    if (v.op === "input") {
-      out.set(sourceValue(n, feeds));
-    } else {
-      const args = v.inputs.map((j) => {
-        const a = values[j];
-        if (!a) {
-          throw new FeedError(
-            `plan: step ${s} (${v.name}) reads ${plan.values[j].name} before it is written`,
-          );
-        }
-        return a;
-      });
-      out.set(evalNode(n, args));
-    }
-    values[i] = out;
-    if (!poison) return;
-    for (const j of dying[s]) {
-      if (keep.has(j)) continue;
-      const d = plan.values[j];
-      new Uint8Array(arena, d.offset!, d.bytes).fill(0xff);
-    }
-  });
-  return plan.outputs.map((i) => copy(values[i]!));
+  return prepareCpuPlan(plan, options).execute(feeds);
 }

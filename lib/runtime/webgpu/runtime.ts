@@ -1,33 +1,24 @@
 /**
- * The WebGPU runtime: compiles each node to cached WGSL pipelines, places
- * values in one arena buffer (bindings by offset), uploads parameters once
- * per array, records every dispatch of a step in one command encoder and
- * reads back only the graph's outputs.
+ * The WebGPU runtime: executes a plan at its offsets. Every arena value is a
+ * binding at its planned offset in one arena buffer of `arenaBytes` (values
+ * computed in place share their input's bytes); persistent values
+ * (trainable gradients) get a buffer each, parameters one buffer per name
+ * uploaded when stale. Each node compiles to cached WGSL pipelines, bound in
+ * batch slices when a value exceeds the plan target's binding limit; every
+ * dispatch of a step is recorded in one command encoder and only the
+ * outputs are read back.
  * @module
  */
-import {
-  byteSize,
-  type Graph,
-  isTrainable,
-  params,
-  showShape,
-  type Tensor,
-} from "../../graph/mod.ts";
+import { byteSize, isTrainable, showShape, type Tensor } from "../../graph/mod.ts";
+import type { Plan, PlannedValue, PlanTarget } from "../../plan/types.ts";
 import { checkFeed } from "../cpu/execute.ts";
-import { allocate, type Feeds, type Runtime, type TensorData } from "../data.ts";
+import { allocate, type Feeds, PlanError, type Runtime, type TensorData } from "../data.ts";
 import { requestDevice } from "./device.ts";
 import { DeviceLostError, KernelError, LimitError } from "./errors.ts";
 import { type BatchSplit, batchSplit, sliceRange } from "./batch_split.ts";
 import { lower } from "./lower.ts";
 import { paramVersion } from "./param_version.ts";
 import { addExecution, type OpProfile } from "./profile.ts";
-import {
-  bindingBytes,
-  deviceValues,
-  type Placement,
-  planPlacer,
-  separatePlacement,
-} from "./placement.ts";
 
 /** True when `DA3_WEBGPU_DEBUG` is set (and readable). */
 function debugSteps(): boolean {
@@ -38,8 +29,8 @@ function debugSteps(): boolean {
   }
 }
 
-/** Chooses where a graph's values live, given the device's offset alignment. */
-export type Placer = (g: Graph, alignment: number) => Placement;
+/** The alignment WebGPU guarantees every device accepts: the default `minStorageBufferOffsetAlignment`. */
+const PORTABLE_ALIGNMENT = 256;
 
 /** Options of {@linkcode createWebGpuRuntime}. */
 export interface WebGpuRuntimeOptions {
@@ -47,15 +38,21 @@ export interface WebGpuRuntimeOptions {
   readonly device?: GPUDevice;
   /** Passed to `requestAdapter` (default "high-performance"). */
   readonly powerPreference?: GPUPowerPreference;
-  /** Arena placement (default: da3's planner, {@linkcode planPlacer}). */
-  readonly placer?: Placer;
   /** Upload trainable parameters at every execution (default true: optimizers update them). */
   readonly reuploadTrainable?: boolean;
-  /** Prepared graphs kept with their buffers (default 4; the oldest is released first). */
-  readonly maxCachedGraphs?: number;
+  /** Prepared plans kept with their buffers (default 4; the oldest is released first). */
+  readonly maxCachedPlans?: number;
   /**
-   * Largest binding in bytes (default and at most the device's
-   * `maxStorageBufferBindingSize`); larger values run in batch slices.
+   * Offset alignment of the runtime's target: a multiple of the device's
+   * `minStorageBufferOffsetAlignment` (default 256, which every device
+   * accepts, so plans and their bytes are the same on every device and on
+   * the CPU).
+   */
+  readonly alignment?: number;
+  /**
+   * Largest binding in bytes of the runtime's target (default and at most
+   * the device's `maxStorageBufferBindingSize`); larger values run in batch
+   * slices.
    */
   readonly maxBindingBytes?: number;
   /**
@@ -70,12 +67,8 @@ export interface WebGpuRuntimeOptions {
 export interface WebGpuRuntime extends Runtime {
   /** The device it runs on. */
   readonly device: GPUDevice;
-  /** Compiles the pipelines and allocates the buffers of `g` ahead of its first execution. */
-  prepare(g: Graph): Promise<void>;
   /** Forgets uploaded parameters (all, or the named ones) so they are uploaded again. */
   invalidateParams(names?: Iterable<string>): void;
-  /** Releases the buffers of one prepared graph. */
-  release(g: Graph): void;
   /** Releases every buffer and the device. */
   destroy(): void;
   /** GPU time per op and shapes since creation or the last reset (with the `profile` option). */
@@ -90,8 +83,12 @@ interface Slot {
   readonly size: number;
 }
 
+/** A computed node's dispatches. */
 interface Step {
+  readonly kind: "compute";
   readonly node: Tensor;
+  /** Its value's index in the plan. */
+  readonly index: number;
   readonly pipelines: readonly GPUComputePipeline[];
   readonly dispatches: readonly (readonly [number, number, number])[];
   readonly scratch: boolean;
@@ -101,11 +98,24 @@ interface Step {
   bindGroups: GPUBindGroup[];
 }
 
+/**
+ * A fed input whose arena bytes an earlier step still uses: its data waits
+ * in the upload buffer and is copied into the arena at its own step.
+ */
+interface Upload {
+  readonly kind: "upload";
+  readonly index: number;
+  /** Offset of its data in the upload buffer. */
+  readonly from: number;
+}
+
 interface Prepared {
-  readonly steps: readonly Step[];
-  readonly slots: ReadonlyMap<Tensor, Slot>;
+  readonly steps: readonly (Step | Upload)[];
+  readonly slots: ReadonlyMap<number, Slot>;
   readonly owned: readonly GPUBuffer[];
   readonly scratch: Slot | null;
+  /** Staged inputs' data (null when every input can be written before the first step). */
+  readonly upload: GPUBuffer | null;
   readonly staging: GPUBuffer;
   readonly stagingOffsets: readonly number[];
   boundParams: Map<string, GPUBuffer>;
@@ -130,6 +140,23 @@ const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsag
 function describe(t: Tensor): string {
   const name = t.op === "input" || t.op === "param" ? ` "${t.attrs.name}"` : "";
   return `${t.op}${name} ${t.dtype}${showShape(t.shape)}`;
+}
+
+/** Bytes a value's binding spans: its size rounded up to whole `u32` words, at least one. */
+export function bindingBytes(t: Tensor): number {
+  return Math.max(4, Math.ceil(byteSize(t.shape, t.dtype) / 4) * 4);
+}
+
+/**
+ * True when no value computed before input `v`'s step uses any of its arena
+ * bytes, so its data can be written before the first step.
+ */
+function writableUpFront(plan: Plan, v: PlannedValue): boolean {
+  const lo = v.offset!, hi = lo + bindingBytes(plan.tensors[v.index]);
+  return plan.values.every((u) =>
+    u.index === v.index || u.offset === null || u.firstWrite >= v.firstWrite ||
+    u.offset >= hi || u.offset + bindingBytes(plan.tensors[u.index]) <= lo
+  );
 }
 
 /** Records a step's dispatches, slice by slice. */
@@ -175,13 +202,28 @@ const LOST_WAIT_MS = 3000;
 /** The names of the exceptions WebGPU calls reject with (on a lost device among others). */
 const WEBGPU_FAILURES = new Set(["OperationError", "AbortError"]);
 
+/** The target of a runtime on `device`: see {@linkcode WebGpuRuntimeOptions}. */
+function targetOf(device: GPUDevice, options: WebGpuRuntimeOptions): PlanTarget {
+  const l = device.limits;
+  const alignment = options.alignment ??
+    Math.max(PORTABLE_ALIGNMENT, l.minStorageBufferOffsetAlignment);
+  if (!Number.isInteger(alignment) || alignment % l.minStorageBufferOffsetAlignment !== 0) {
+    throw new RangeError(
+      `webgpu: alignment ${alignment} is not a multiple of the device's minStorageBufferOffsetAlignment ${l.minStorageBufferOffsetAlignment}`,
+    );
+  }
+  const max = l.maxStorageBufferBindingSize;
+  return { alignment, maxBindingBytes: Math.min(max, options.maxBindingBytes ?? max) };
+}
+
 class GpuRuntime implements WebGpuRuntime {
   readonly name = "webgpu";
   readonly device: GPUDevice;
+  readonly target: PlanTarget;
   readonly #options: WebGpuRuntimeOptions;
   readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
   readonly #layouts = new Map<number, GPUBindGroupLayout>();
-  readonly #prepared = new Map<Graph, Promise<Prepared>>();
+  readonly #prepared = new Map<Plan, Promise<Prepared>>();
   readonly #params = new Map<string, ParamEntry>();
   #lost: GPUDeviceLostInfo | null = null;
   #queue: Promise<unknown> = Promise.resolve();
@@ -192,6 +234,7 @@ class GpuRuntime implements WebGpuRuntime {
       throw new KernelError("profile", "the device lacks the timestamp-query feature");
     }
     this.device = device;
+    this.target = targetOf(device, options);
     this.#options = options;
     device.lost.then((info) => (this.#lost = info));
   }
@@ -254,22 +297,31 @@ class GpuRuntime implements WebGpuRuntime {
     return p;
   }
 
-  #maxBinding(): number {
-    const device = this.device.limits.maxStorageBufferBindingSize;
-    return Math.min(device, this.#options.maxBindingBytes ?? device);
+  /** Throws PlanError unless `plan` was made for a target this device can run. */
+  #checkTarget(plan: Plan): void {
+    const l = this.device.limits;
+    const t = plan.target;
+    const hint = "plan the graph with planGraph(g, runtime.target)";
+    if (plan.alignment % l.minStorageBufferOffsetAlignment !== 0) {
+      throw new PlanError(
+        `webgpu: the plan's ${plan.alignment}-byte alignment is not a multiple of the device's minStorageBufferOffsetAlignment ${l.minStorageBufferOffsetAlignment}; ${hint}`,
+      );
+    }
+    if (t.maxBindingBytes > l.maxStorageBufferBindingSize) {
+      throw new PlanError(
+        `webgpu: the plan's binding limit ${t.maxBindingBytes} exceeds the device's maxStorageBufferBindingSize ${l.maxStorageBufferBindingSize}; ${hint}`,
+      );
+    }
+    if (plan.arenaBytes > l.maxBufferSize) {
+      throw new LimitError("the plan's arena", plan.arenaBytes, "maxBufferSize", l.maxBufferSize);
+    }
   }
 
-  #limitCheck(t: Tensor, bytes: number): void {
-    const max = this.#maxBinding();
-    if (bytes > max) throw new LimitError(describe(t), bytes, "maxStorageBufferBindingSize", max);
-  }
-
-  /** The batch split `n` needs to fit the binding limit, or null; LimitError when it cannot be split. */
-  #splitOf(n: Tensor, alignment: number): BatchSplit | null {
-    const max = this.#maxBinding();
+  /** The batch split `n` needs to fit the plan's binding limit, or null; LimitError when it cannot be split. */
+  #splitOf(n: Tensor, max: number): BatchSplit | null {
     const big = [...n.inputs, n].filter((v) => v.op !== "param" && bindingBytes(v) > max);
     if (big.length === 0) return null;
-    const split = batchSplit(n, max, alignment);
+    const split = batchSplit(n, max, this.device.limits.minStorageBufferOffsetAlignment);
     if (!split) {
       throw new LimitError(
         `${describe(big[0])} (read or written by ${n.op}, which cannot run in batch slices)`,
@@ -285,33 +337,46 @@ class GpuRuntime implements WebGpuRuntime {
     return this.device.createBuffer({ label, size: Math.max(4, size), usage });
   }
 
-  async #prepare(g: Graph): Promise<Prepared> {
-    const limits = this.device.limits;
-    const alignment = limits.minStorageBufferOffsetAlignment;
-    const values = deviceValues(g);
-    for (const p of params(g)) this.#limitCheck(p, bindingBytes(p));
-    let placement = (this.#options.placer ?? planPlacer)(g, alignment);
-    if (placement.arenaBytes > limits.maxBufferSize) placement = separatePlacement();
+  async #prepare(plan: Plan): Promise<Prepared> {
+    this.#checkTarget(plan);
+    const max = plan.target.maxBindingBytes;
+    const weights = plan.values.filter((v) => v.category === "weight");
+    for (const w of weights) {
+      const p = plan.tensors[w.index];
+      const bytes = bindingBytes(p);
+      if (bytes > max) throw new LimitError(describe(p), bytes, "maxStorageBufferBindingSize", max);
+    }
     const owned: GPUBuffer[] = [];
-    const slots = new Map<Tensor, Slot>();
-    const arena = placement.arenaBytes > 0 ? this.#buffer("da3 arena", placement.arenaBytes) : null;
+    const slots = new Map<number, Slot>();
+    const arena = plan.arenaBytes > 0 ? this.#buffer("da3 arena", plan.arenaBytes) : null;
     if (arena) owned.push(arena);
-    for (const t of values) {
+    for (const v of plan.values) {
+      if (v.category === "weight") continue;
+      const t = plan.tensors[v.index];
       const size = bindingBytes(t);
-      const offset = placement.offsets.get(t);
-      if (arena && offset !== undefined) slots.set(t, { buffer: arena, offset, size });
+      if (v.offset !== null) slots.set(v.index, { buffer: arena!, offset: v.offset, size });
       else {
         const buffer = this.#buffer(describe(t), size);
         owned.push(buffer);
-        slots.set(t, { buffer, offset: 0, size });
+        slots.set(v.index, { buffer, offset: 0, size });
       }
     }
-    const order = placement.order ?? values.filter((t) => t.op !== "input");
-    const lowered = order.map((n) => {
-      const split = this.#splitOf(n, alignment);
-      return { n, split, l: lower(split?.proxy ?? n) };
+    let uploadBytes = 0;
+    const planned = plan.schedule.map((i) => {
+      const n = plan.tensors[i];
+      if (n.op !== "input") {
+        const split = this.#splitOf(n, max);
+        return { kind: "compute" as const, i, n, split, l: lower(split?.proxy ?? n) };
+      }
+      if (writableUpFront(plan, plan.values[i])) return null;
+      const from = uploadBytes;
+      uploadBytes += bindingBytes(n);
+      return { kind: "upload" as const, index: i, from };
     });
-    const scratchBytes = Math.max(0, ...lowered.map(({ l }) => l.scratchBytes));
+    const scratchBytes = Math.max(
+      0,
+      ...planned.map((p) => (p?.kind === "compute" ? p.l.scratchBytes : 0)),
+    );
     let scratch: Slot | null = null;
     if (scratchBytes > 0) {
       const size = Math.ceil(scratchBytes / 4) * 4;
@@ -319,25 +384,40 @@ class GpuRuntime implements WebGpuRuntime {
       owned.push(buffer);
       scratch = { buffer, offset: 0, size };
     }
-    const steps = await Promise.all(lowered.map(async ({ n, split, l }): Promise<Step> => {
-      const count = n.inputs.length + 1 + (l.scratchBytes > 0 ? 1 : 0);
-      const pipelines = await Promise.all(
-        l.kernels.map((k) => this.#pipeline(k.name, k.code, count)),
+    let upload: GPUBuffer | null = null;
+    if (uploadBytes > 0) {
+      upload = this.#buffer(
+        "da3 upload",
+        uploadBytes,
+        GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       );
-      return {
-        node: n,
-        pipelines,
-        dispatches: l.kernels.map((k) => k.dispatch),
-        scratch: l.scratchBytes > 0,
-        split,
-        bindGroups: [],
-      };
-    }));
+      owned.push(upload);
+    }
+    const steps = await Promise.all(
+      planned.filter((p) => p !== null).map(async (p): Promise<Step | Upload> => {
+        if (p.kind === "upload") return p;
+        const { i, n, split, l } = p;
+        const count = n.inputs.length + 1 + (l.scratchBytes > 0 ? 1 : 0);
+        const pipelines = await Promise.all(
+          l.kernels.map((k) => this.#pipeline(k.name, k.code, count)),
+        );
+        return {
+          kind: "compute",
+          node: n,
+          index: i,
+          pipelines,
+          dispatches: l.kernels.map((k) => k.dispatch),
+          scratch: l.scratchBytes > 0,
+          split,
+          bindGroups: [],
+        };
+      }),
+    );
     const stagingOffsets: number[] = [];
     let end = 0;
-    for (const o of g.outputs) {
+    for (const i of plan.outputs) {
       stagingOffsets.push(end);
-      if (o.op !== "param") end += bindingBytes(o);
+      if (plan.values[i].category !== "weight") end += bindingBytes(plan.tensors[i]);
     }
     const staging = this.#buffer(
       "da3 readback",
@@ -345,16 +425,25 @@ class GpuRuntime implements WebGpuRuntime {
       GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     );
     owned.push(staging);
-    return { steps, slots, owned, scratch, staging, stagingOffsets, boundParams: new Map() };
+    return {
+      steps,
+      slots,
+      owned,
+      scratch,
+      upload,
+      staging,
+      stagingOffsets,
+      boundParams: new Map(),
+    };
   }
 
-  #preparedOf(g: Graph): Promise<Prepared> {
-    let p = this.#prepared.get(g);
+  #preparedOf(plan: Plan): Promise<Prepared> {
+    let p = this.#prepared.get(plan);
     if (!p) {
-      p = this.#prepare(g);
-      this.#prepared.set(g, p);
-      p.catch(() => this.#prepared.delete(g));
-      const max = this.#options.maxCachedGraphs ?? 4;
+      p = this.#prepare(plan);
+      this.#prepared.set(plan, p);
+      p.catch(() => this.#prepared.delete(plan));
+      const max = this.#options.maxCachedPlans ?? 4;
       for (const old of this.#prepared.keys()) {
         if (this.#prepared.size <= max) break;
         this.release(old);
@@ -363,10 +452,15 @@ class GpuRuntime implements WebGpuRuntime {
     return p;
   }
 
-  /** Uploads the parameters `g` reads where the device copy is stale. */
-  #uploadParams(g: Graph, feeds: Feeds): void {
+  /** The parameters a plan reads. */
+  #paramsOf(plan: Plan): Tensor[] {
+    return plan.values.filter((v) => v.category === "weight").map((v) => plan.tensors[v.index]);
+  }
+
+  /** Uploads the parameters `plan` reads where the device copy is stale. */
+  #uploadParams(plan: Plan, feeds: Feeds): void {
     const always = this.#options.reuploadTrainable ?? true;
-    for (const p of params(g)) {
+    for (const p of this.#paramsOf(plan)) {
       const name = String(p.attrs.name);
       const a = checkFeed(p, "param", feeds.params.get(name)) as Float32Array;
       const bytes = byteSize(p.shape, "f32");
@@ -385,27 +479,32 @@ class GpuRuntime implements WebGpuRuntime {
     }
   }
 
-  #slotOf(prep: Prepared, t: Tensor): Slot {
+  #slotOf(prep: Prepared, t: Tensor, index: number): Slot {
     if (t.op === "param") {
       const e = this.#params.get(String(t.attrs.name))!;
       return { buffer: e.buffer, offset: 0, size: e.bytes };
     }
-    return prep.slots.get(t)!;
+    return prep.slots.get(index)!;
   }
 
   /** (Re)creates bind groups when parameter buffers changed since they were built. */
-  #bind(g: Graph, prep: Prepared): void {
+  #bind(plan: Plan, prep: Prepared): void {
     const now = new Map(
-      params(g).map((p) => {
+      this.#paramsOf(plan).map((p) => {
         const name = String(p.attrs.name);
         return [name, this.#params.get(name)!.buffer] as const;
       }),
     );
-    const stale = prep.steps.some((s) => s.bindGroups.length === 0) ||
+    const compute = prep.steps.filter((s): s is Step => s.kind === "compute");
+    const stale = compute.some((s) => s.bindGroups.length === 0) ||
       [...now].some(([k, b]) => prep.boundParams.get(k) !== b);
     if (!stale) return;
-    for (const s of prep.steps) {
-      const whole = [...s.node.inputs.map((t) => this.#slotOf(prep, t)), prep.slots.get(s.node)!];
+    for (const s of compute) {
+      const args = plan.values[s.index].inputs;
+      const whole = [
+        ...s.node.inputs.map((t, k) => this.#slotOf(prep, t, args[k])),
+        prep.slots.get(s.index)!,
+      ];
       const parts = s.split?.parts ?? 1;
       s.bindGroups = Array.from({ length: parts }, (_, k) => {
         const slots = s.split ? sliceSlots(s.node, s.split, whole, k) : [...whole];
@@ -423,47 +522,73 @@ class GpuRuntime implements WebGpuRuntime {
     prep.boundParams = now;
   }
 
+  /** Records a staged input's copy from the upload buffer into its arena bytes. */
+  #encodeUpload(encoder: GPUCommandEncoder, prep: Prepared, u: Upload): void {
+    const slot = prep.slots.get(u.index)!;
+    encoder.copyBufferToBuffer(prep.upload!, u.from, slot.buffer, slot.offset, slot.size);
+  }
+
   /** Runs each step in its own submission and names the first one that fails validation (`DA3_WEBGPU_DEBUG=1`). */
   async #debugSteps(prep: Prepared): Promise<void> {
     for (const s of prep.steps) {
       this.device.pushErrorScope("validation");
       const encoder = this.device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      encodeStep(pass, s);
-      pass.end();
+      if (s.kind === "upload") this.#encodeUpload(encoder, prep, s);
+      else {
+        const pass = encoder.beginComputePass();
+        encodeStep(pass, s);
+        pass.end();
+      }
       this.device.queue.submit([encoder.finish()]);
       const err = await this.device.popErrorScope();
-      if (err) {
+      if (err && s.kind === "compute") {
         const args = s.node.inputs.map((t) => `${t.op}${JSON.stringify(t.shape)}`).join(", ");
         throw new KernelError(s.node.op, `${err.message} (${s.node.op}(${args}))`);
       }
+      if (err) throw new KernelError("upload", err.message);
     }
   }
 
-  async #run(g: Graph, feeds: Feeds): Promise<TensorData[]> {
+  /** Writes the fed inputs: straight into the arena when no earlier step uses their bytes, else into the upload buffer. */
+  #writeInputs(plan: Plan, prep: Prepared, feeds: Feeds): void {
+    const staged = new Map<number, number>();
+    for (const s of prep.steps) if (s.kind === "upload") staged.set(s.index, s.from);
+    for (const v of plan.values) {
+      if (v.category !== "input") continue;
+      const t = plan.tensors[v.index];
+      const a = wordBytes(checkFeed(t, "input", feeds.inputs[String(t.attrs.name)]));
+      const from = staged.get(v.index);
+      const slot = prep.slots.get(v.index)!;
+      if (from === undefined) this.device.queue.writeBuffer(slot.buffer, slot.offset, a);
+      else this.device.queue.writeBuffer(prep.upload!, from, a);
+    }
+  }
+
+  async #run(plan: Plan, feeds: Feeds): Promise<TensorData[]> {
     this.#checkLost();
-    const prep = await this.#preparedOf(g);
+    const prep = await this.#preparedOf(plan);
     const device = this.device;
     device.pushErrorScope("out-of-memory");
     device.pushErrorScope("validation");
-    for (const t of prep.slots.keys()) {
-      if (t.op !== "input") continue;
-      const a = checkFeed(t, "input", feeds.inputs[String(t.attrs.name)]);
-      const slot = prep.slots.get(t)!;
-      device.queue.writeBuffer(slot.buffer, slot.offset, wordBytes(a));
-    }
-    this.#uploadParams(g, feeds);
-    this.#bind(g, prep);
+    this.#writeInputs(plan, prep, feeds);
+    this.#uploadParams(plan, feeds);
+    this.#bind(plan, prep);
     if (debugSteps()) await this.#debugSteps(prep);
     const encoder = device.createCommandEncoder({ label: "da3 step" });
-    const timing = this.#options.profile ? this.#encodeTimed(encoder, prep.steps) : null;
+    const timing = this.#options.profile ? this.#encodeTimed(encoder, prep) : null;
     if (!timing) {
-      const pass = encoder.beginComputePass();
-      for (const s of prep.steps) encodeStep(pass, s);
-      pass.end();
+      let pass: GPUComputePassEncoder | null = null;
+      for (const s of prep.steps) {
+        if (s.kind === "upload") {
+          pass?.end();
+          pass = null;
+          this.#encodeUpload(encoder, prep, s);
+        } else encodeStep(pass ??= encoder.beginComputePass(), s);
+      }
+      pass?.end();
     }
-    g.outputs.forEach((o, i) => {
-      if (o.op === "param") return;
+    plan.outputs.forEach((o, i) => {
+      if (plan.values[o].category === "weight") return;
       const slot = prep.slots.get(o)!;
       encoder.copyBufferToBuffer(
         slot.buffer,
@@ -478,7 +603,7 @@ class GpuRuntime implements WebGpuRuntime {
     const oom = await device.popErrorScope();
     const err = validation ?? oom;
     if (err) throw new KernelError("execute", err.message);
-    if (timing) await this.#readTimes(timing, prep.steps);
+    if (timing) await this.#readTimes(timing, prep);
     try {
       await prep.staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
@@ -487,10 +612,11 @@ class GpuRuntime implements WebGpuRuntime {
     }
     try {
       const mapped = prep.staging.getMappedRange();
-      return g.outputs.map((o, i) => {
-        if (o.op === "param") return checkFeed(o, "param", feeds.params.get(String(o.attrs.name)));
-        const out = allocate(o.shape, o.dtype);
-        const bytes = byteSize(o.shape, o.dtype);
+      return plan.outputs.map((o, i) => {
+        const t = plan.tensors[o];
+        if (t.op === "param") return checkFeed(t, "param", feeds.params.get(String(t.attrs.name)));
+        const out = allocate(t.shape, t.dtype);
+        const bytes = byteSize(t.shape, t.dtype);
         new Uint8Array(out.buffer).set(new Uint8Array(mapped, prep.stagingOffsets[i], bytes));
         return out;
       });
@@ -499,11 +625,17 @@ class GpuRuntime implements WebGpuRuntime {
     }
   }
 
-  /** Encodes each step in its own timestamped pass; returns the query objects to read and free. */
-  #encodeTimed(encoder: GPUCommandEncoder, steps: readonly Step[]): Timing {
-    const count = 2 * steps.length;
+  /** Encodes each compute step in its own timestamped pass; returns the query objects to read and free. */
+  #encodeTimed(encoder: GPUCommandEncoder, prep: Prepared): Timing {
+    const compute = prep.steps.filter((s): s is Step => s.kind === "compute");
+    const count = 2 * compute.length;
     const querySet = this.device.createQuerySet({ type: "timestamp", count });
-    steps.forEach((s, i) => {
+    let i = 0;
+    for (const s of prep.steps) {
+      if (s.kind === "upload") {
+        this.#encodeUpload(encoder, prep, s);
+        continue;
+      }
       const pass = encoder.beginComputePass({
         timestampWrites: {
           querySet,
@@ -513,7 +645,8 @@ class GpuRuntime implements WebGpuRuntime {
       });
       encodeStep(pass, s);
       pass.end();
-    });
+      i++;
+    }
     const resolved = this.device.createBuffer({
       size: 8 * count,
       usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
@@ -527,12 +660,12 @@ class GpuRuntime implements WebGpuRuntime {
     return { querySet, resolved, readback };
   }
 
-  async #readTimes(t: Timing, steps: readonly Step[]): Promise<void> {
+  async #readTimes(t: Timing, prep: Prepared): Promise<void> {
     try {
       await t.readback.mapAsync(GPUMapMode.READ);
       addExecution(
         this.#profile,
-        steps.map((s) => s.node),
+        prep.steps.filter((s): s is Step => s.kind === "compute").map((s) => s.node),
         new BigUint64Array(t.readback.getMappedRange().slice(0)),
       );
     } finally {
@@ -550,14 +683,14 @@ class GpuRuntime implements WebGpuRuntime {
     this.#profile.clear();
   }
 
-  execute(g: Graph, feeds: Feeds): Promise<TensorData[]> {
-    const result = this.#queue.then(() => this.#run(g, feeds)).catch((e) => this.#lostOr(e));
+  execute(plan: Plan, feeds: Feeds): Promise<TensorData[]> {
+    const result = this.#queue.then(() => this.#run(plan, feeds)).catch((e) => this.#lostOr(e));
     this.#queue = result.catch(() => undefined);
     return result;
   }
 
-  async prepare(g: Graph): Promise<void> {
-    await this.#preparedOf(g);
+  async prepare(plan: Plan): Promise<void> {
+    await this.#preparedOf(plan);
   }
 
   invalidateParams(names?: Iterable<string>): void {
@@ -568,14 +701,14 @@ class GpuRuntime implements WebGpuRuntime {
     }
   }
 
-  release(g: Graph): void {
-    const p = this.#prepared.get(g);
-    this.#prepared.delete(g);
+  release(plan: Plan): void {
+    const p = this.#prepared.get(plan);
+    this.#prepared.delete(plan);
     p?.then((prep) => prep.owned.forEach((b) => b.destroy()), () => undefined);
   }
 
   destroy(): void {
-    for (const g of [...this.#prepared.keys()]) this.release(g);
+    for (const plan of [...this.#prepared.keys()]) this.release(plan);
     for (const e of this.#params.values()) e.buffer.destroy();
     this.#params.clear();
     this.device.destroy();

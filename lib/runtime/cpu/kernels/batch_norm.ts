@@ -47,26 +47,24 @@ function invStd(variance: ArrayLike<number>, eps: number): Float64Array {
 }
 
 /** batchNorm forward. */
-export const batchNorm: CpuKernel = (n, [xa, ga, ba, ma, va]) => {
+export const batchNorm: CpuKernel = (n, [xa, ga, ba, ma, va], out) => {
   const x = f32(xa), gamma = f32(ga), beta = f32(ba);
   const { mean, variance } = statsOf(n, x, f32(ma), f32(va));
   const inv = invStd(variance, n.attrs.eps as number);
-  const y = new Float32Array(x.length);
+  const y = f32(out);
   eachElement(layout(n), (ch, i) => (y[i] = (x[i] - mean[ch]) * inv[ch] * gamma[ch] + beta[ch]));
-  return y;
 };
 
 /** Eval-mode input gradient `dy · γ / √(σ² + ε)`. */
-export const batchNormGradInput: CpuKernel = (n, [dya, ga, va]) => {
+export const batchNormGradInput: CpuKernel = (n, [dya, ga, va], out) => {
   const dy = f32(dya), gamma = f32(ga);
   const inv = invStd(f32(va), n.attrs.eps as number);
-  const dx = new Float32Array(dy.length);
+  const dx = f32(out);
   eachElement(layout(n), (ch, i) => (dx[i] = dy[i] * gamma[ch] * inv[ch]));
-  return dx;
 };
 
 /** Batch-mode input gradient. */
-export const batchNormBatchGradInput: CpuKernel = (n, [dya, xa, ga]) => {
+export const batchNormBatchGradInput: CpuKernel = (n, [dya, xa, ga], out) => {
   const dy = f32(dya), x = f32(xa), gamma = f32(ga);
   const l = layout(n);
   const { mean, variance } = batchStats(x, l);
@@ -77,16 +75,15 @@ export const batchNormBatchGradInput: CpuKernel = (n, [dya, xa, ga]) => {
     sumDyXhat[ch] += dy[i] * (x[i] - mean[ch]) * inv[ch];
   });
   const m = l.n * l.s;
-  const dx = new Float32Array(dy.length);
+  const dx = f32(out);
   eachElement(l, (ch, i) => {
     const xhat = (x[i] - mean[ch]) * inv[ch];
     dx[i] = (gamma[ch] * inv[ch] / m) * (m * dy[i] - sumDy[ch] - xhat * sumDyXhat[ch]);
   });
-  return dx;
 };
 
 /** `Σ dy · x̂` per channel. */
-export const batchNormGradGamma: CpuKernel = (n, [dya, xa, ma, va]) => {
+export const batchNormGradGamma: CpuKernel = (n, [dya, xa, ma, va], out) => {
   const dy = f32(dya), x = f32(xa);
   const l = layout(n.inputs[1]);
   const { mean, variance } = n.attrs.mode === "batch"
@@ -95,5 +92,5 @@ export const batchNormGradGamma: CpuKernel = (n, [dya, xa, ma, va]) => {
   const inv = invStd(variance, n.attrs.eps as number);
   const acc = new Float64Array(l.c);
   eachElement(l, (ch, i) => (acc[ch] += dy[i] * (x[i] - mean[ch]) * inv[ch]));
-  return Float32Array.from(acc);
+  f32(out).set(acc);
 };

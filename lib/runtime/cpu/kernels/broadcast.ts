@@ -37,13 +37,17 @@ function same(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** Element `i` of the output reads element `i` of an operand of the output's shape, so `out` may alias it. */
 function binary(f: (a: number, b: number) => number): CpuKernel {
-  return (n, [aa, ba]) => {
-    const a = f32(aa), b = f32(ba);
+  return (n, [aa, ba], out) => {
+    const a = f32(aa), b = f32(ba), y = f32(out);
     const [sa, sb] = [n.inputs[0].shape, n.inputs[1].shape];
-    if (same(sa, sb)) return a.map((v, i) => f(v, b[i]));
+    if (same(sa, sb)) {
+      for (let i = 0; i < y.length; i++) y[i] = f(a[i], b[i]);
+      return;
+    }
     const ia = broadcastIndex(sa, n.shape), ib = broadcastIndex(sb, n.shape);
-    return Float32Array.from(ia, (k, i) => f(a[k], b[ib[i]]));
+    for (let i = 0; i < y.length; i++) y[i] = f(a[ia[i]], b[ib[i]]);
   };
 }
 
@@ -54,16 +58,17 @@ export const add: CpuKernel = binary((a, b) => a + b);
 export const mul: CpuKernel = binary((a, b) => a * b);
 
 /** Sums over broadcast axes. */
-export const sumTo: CpuKernel = (n, [xa]) => {
+export const sumTo: CpuKernel = (n, [xa], out) => {
   const x = f32(xa);
   const index = broadcastIndex(n.shape, n.inputs[0].shape);
   const acc = new Float64Array(numel(n.shape));
   for (let i = 0; i < x.length; i++) acc[index[i]] += x[i];
-  return Float32Array.from(acc);
+  f32(out).set(acc);
 };
 
 /** Repeats along broadcast axes, times `scale`. */
-export const broadcastTo: CpuKernel = (n, [xa]) => {
-  const x = f32(xa), s = n.attrs.scale as number;
-  return Float32Array.from(broadcastIndex(n.inputs[0].shape, n.shape), (k) => x[k] * s);
+export const broadcastTo: CpuKernel = (n, [xa], out) => {
+  const x = f32(xa), s = n.attrs.scale as number, y = f32(out);
+  const index = broadcastIndex(n.inputs[0].shape, n.shape);
+  for (let i = 0; i < y.length; i++) y[i] = x[index[i]] * s;
 };

@@ -3,13 +3,7 @@
  * and its two backward ops (col2im for the input gradient).
  * @module
  */
-import {
-  convAttrs,
-  type ConvGeometry,
-  convGeometryOf,
-  numel,
-  type Tensor,
-} from "../../../graph/mod.ts";
+import { convAttrs, type ConvGeometry, convGeometryOf, type Tensor } from "../../../graph/mod.ts";
 import { gemm, transpose } from "./gemm.ts";
 import { type CpuKernel, f32 } from "./kernel.ts";
 
@@ -98,10 +92,10 @@ function im2col(
 }
 
 /** conv2d forward: `Y[b,g] = W[g] · im2col(X[b,g])`. */
-export const conv2d: CpuKernel = (n, [xa, wa]) => {
+export const conv2d: CpuKernel = (n, [xa, wa], out) => {
   const x = f32(xa), wt = f32(wa);
   const d = dims(convGeometryOf(n));
-  const y = new Float32Array(numel(n.shape));
+  const y = f32(out).fill(0);
   const col = new Float32Array(d.rows * d.cols);
   for (let b = 0; b < d.n; b++) {
     for (let g = 0; g < d.groups; g++) {
@@ -110,14 +104,13 @@ export const conv2d: CpuKernel = (n, [xa, wa]) => {
       gemm(d.coutG, d.cols, d.rows, wt, g * d.coutG * d.rows, col, 0, y, yOff);
     }
   }
-  return y;
 };
 
 /** Input gradient: `col2im(W[g]ᵀ · dY[b,g])`. */
-export const conv2dGradInput: CpuKernel = (n, [dya, wa]) => {
+export const conv2dGradInput: CpuKernel = (n, [dya, wa], out) => {
   const dy = f32(dya), wt = f32(wa);
   const d = dims(convGeometryOf(n));
-  const dx = new Float32Array(numel(n.shape));
+  const dx = f32(out).fill(0);
   const col = new Float32Array(d.rows * d.cols);
   const wT = Array.from(
     { length: d.groups },
@@ -131,14 +124,13 @@ export const conv2dGradInput: CpuKernel = (n, [dya, wa]) => {
       forEachColumn(n, d, b, g, (c, i) => (dx[i] += col[c]));
     }
   }
-  return dx;
 };
 
 /** Weight gradient: `dW[g] = Σ_b dY[b,g] · im2col(X[b,g])ᵀ`. */
-export const conv2dGradWeight: CpuKernel = (n, [xa, dya]) => {
+export const conv2dGradWeight: CpuKernel = (n, [xa, dya], out) => {
   const x = f32(xa), dy = f32(dya);
   const d = dims(convGeometryOf(n));
-  const dw = new Float32Array(numel(n.shape));
+  const dw = f32(out).fill(0);
   const col = new Float32Array(d.rows * d.cols);
   for (let b = 0; b < d.n; b++) {
     for (let g = 0; g < d.groups; g++) {
@@ -157,5 +149,4 @@ export const conv2dGradWeight: CpuKernel = (n, [xa, dya]) => {
       );
     }
   }
-  return dw;
 };

@@ -17,18 +17,19 @@ function softmaxRows(x: Float32Array, n: number, k: number): Float64Array {
 }
 
 /** Mean over rows of −log p[label]. */
-export const softmaxCrossEntropy: CpuKernel = (n, [xa, la]) => {
+export const softmaxCrossEntropy: CpuKernel = (n, [xa, la], out) => {
   const [rows, k] = n.inputs[0].shape;
   const p = softmaxRows(f32(xa), rows, k), labels = la as Int32Array;
   let loss = 0;
   for (let i = 0; i < rows; i++) loss -= Math.log(Math.max(p[i * k + labels[i]], 1e-30));
-  return Float32Array.of(loss / rows);
+  f32(out)[0] = loss / rows;
 };
 
 /** (softmax − onehot) · dy / N. */
-export const softmaxCrossEntropyGrad: CpuKernel = (n, [xa, la, dya]) => {
+export const softmaxCrossEntropyGrad: CpuKernel = (n, [xa, la, dya], out) => {
   const [rows, k] = n.shape;
   const p = softmaxRows(f32(xa), rows, k), labels = la as Int32Array, dy = f32(dya)[0];
   for (let i = 0; i < rows; i++) p[i * k + labels[i]] -= 1;
-  return Float32Array.from(p, (v) => (v * dy) / rows);
+  const dx = f32(out);
+  for (let i = 0; i < p.length; i++) dx[i] = (p[i] * dy) / rows;
 };

@@ -41,42 +41,41 @@ function windowSize(n: Tensor): number {
 }
 
 /** Mean over each window, padding counted as zeros. */
-export const avgPool2d: CpuKernel = (n, [xa]) => {
-  const x = f32(xa), y = new Float32Array(numel(n.shape)), k = windowSize(n);
+export const avgPool2d: CpuKernel = (n, [xa], out) => {
+  const x = f32(xa), y = f32(out).fill(0), k = windowSize(n);
   forEachWindowTap(n, n.inputs[0].shape, n.shape, (o, i) => (y[o] += x[i] / k));
-  return y;
 };
 
 /** Spreads each output gradient evenly over its window. */
-export const avgPool2dGrad: CpuKernel = (n, [dya]) => {
-  const dy = f32(dya), dx = new Float32Array(numel(n.shape)), k = windowSize(n);
+export const avgPool2dGrad: CpuKernel = (n, [dya], out) => {
+  const dy = f32(dya), dx = f32(out).fill(0), k = windowSize(n);
   forEachWindowTap(n, n.shape, n.inputs[0].shape, (o, i) => (dx[i] += dy[o] / k));
-  return dx;
 };
 
-function argmax(n: Tensor, x: Float32Array): { value: Float32Array; tap: Uint8Array } {
-  const value = new Float32Array(numel(n.shape)).fill(-Infinity);
-  const tap = new Uint8Array(value.length);
+/** Each window's maximum into `value` and its tap into `tap`. */
+function argmax(n: Tensor, x: Float32Array, value: Float32Array, tap: Uint8Array): void {
+  value.fill(-Infinity);
+  tap.fill(0);
   forEachWindowTap(n, n.inputs[0].shape, n.shape, (o, i, t) => {
     if (x[i] > value[o]) {
       value[o] = x[i];
       tap[o] = t;
     }
   });
-  return { value, tap };
 }
 
 /** Maximum over each window. */
-export const maxPool2d: CpuKernel = (n, [x]) => argmax(n, f32(x)).value;
+export const maxPool2d: CpuKernel = (n, [x], out) =>
+  argmax(n, f32(x), f32(out), new Uint8Array(numel(n.shape)));
 
 /** The window position of each maximum. */
-export const maxPool2dIndices: CpuKernel = (n, [x]) => argmax(n, f32(x)).tap;
+export const maxPool2dIndices: CpuKernel = (n, [x], out) =>
+  argmax(n, f32(x), new Float32Array(numel(n.shape)), out as Uint8Array);
 
 /** Routes each output gradient to its window's maximum. */
-export const maxPool2dGrad: CpuKernel = (n, [dya, ta]) => {
-  const dy = f32(dya), tap = ta as Uint8Array, dx = new Float32Array(numel(n.shape));
+export const maxPool2dGrad: CpuKernel = (n, [dya, ta], out) => {
+  const dy = f32(dya), tap = ta as Uint8Array, dx = f32(out).fill(0);
   forEachWindowTap(n, n.shape, n.inputs[0].shape, (o, i, t) => {
     if (tap[o] === t) dx[i] += dy[o];
   });
-  return dx;
 };

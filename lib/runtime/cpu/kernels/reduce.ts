@@ -3,41 +3,38 @@
  * nearest upsampling and its gradient.
  * @module
  */
-import { numel } from "../../../graph/mod.ts";
 import { type CpuKernel, f32 } from "./kernel.ts";
 
 /** Mean over H×W. */
-export const globalAvgPool: CpuKernel = (n, [xa]) => {
-  const x = f32(xa);
+export const globalAvgPool: CpuKernel = (n, [xa], out) => {
+  const x = f32(xa), y = f32(out);
   const [b, c, h, w] = n.inputs[0].shape;
-  const s = h * w, y = new Float32Array(b * c);
+  const s = h * w;
   for (let p = 0; p < b * c; p++) {
     let acc = 0;
     for (let k = 0; k < s; k++) acc += x[p * s + k];
     y[p] = acc / s;
   }
-  return y;
 };
 
 /** Mean over channels. */
-export const channelMean: CpuKernel = (n, [xa]) => {
-  const x = f32(xa);
+export const channelMean: CpuKernel = (n, [xa], out) => {
+  const x = f32(xa), y = f32(out).fill(0);
   const [b, c, h, w] = n.inputs[0].shape;
-  const s = h * w, y = new Float32Array(b * s);
+  const s = h * w;
   for (let i = 0; i < b; i++) {
     for (let ch = 0; ch < c; ch++) {
       for (let k = 0; k < s; k++) y[i * s + k] += x[(i * c + ch) * s + k] / c;
     }
   }
-  return y;
 };
 
 /** Mean of all elements. */
-export const mean: CpuKernel = (_, [xa]) => {
+export const mean: CpuKernel = (_, [xa], out) => {
   const x = f32(xa);
   let acc = 0;
   for (let i = 0; i < x.length; i++) acc += x[i];
-  return Float32Array.of(acc / x.length);
+  f32(out)[0] = acc / x.length;
 };
 
 /**
@@ -64,15 +61,13 @@ function forEachBlock(
 }
 
 /** Repeats each value in an f×f block. */
-export const upsampleNearest: CpuKernel = (n, [xa]) => {
-  const x = f32(xa), y = new Float32Array(numel(n.shape));
+export const upsampleNearest: CpuKernel = (n, [xa], out) => {
+  const x = f32(xa), y = f32(out);
   forEachBlock(n.inputs[0].shape, n.attrs.factor as number, (s, l) => (y[l] = x[s]));
-  return y;
 };
 
 /** Sums each f×f block. */
-export const upsampleNearestGrad: CpuKernel = (n, [dya]) => {
-  const dy = f32(dya), dx = new Float32Array(numel(n.shape));
+export const upsampleNearestGrad: CpuKernel = (n, [dya], out) => {
+  const dy = f32(dya), dx = f32(out).fill(0);
   forEachBlock(n.shape, n.attrs.factor as number, (s, l) => (dx[s] += dy[l]));
-  return dx;
 };
