@@ -66,8 +66,18 @@ export {
 export * from "./lib/models/mod.ts";
 export * from "./lib/adapt/mod.ts";
 export * from "./lib/train/optimizer.ts";
+export {
+  type ModelBuilder,
+  type ModelSetting,
+  train,
+  type TrainData,
+  type TrainOutcome,
+  type TrainSpec,
+} from "./lib/train/train.ts";
+export { TrainingError } from "./lib/train/errors.ts";
+export type { RunResult } from "./lib/train/results.ts";
+export { type Backbone, loadBackbone } from "./lib/io/backbone.ts";
 export * from "./lib/train/step.ts";
-export * from "./lib/train/gate_sparsity.ts";
 export * from "./lib/io/torchvision.ts";
 export * from "./lib/runtime/select.ts";
 export * from "./lib/runtime/run_graph.ts";

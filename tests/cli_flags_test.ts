@@ -18,8 +18,8 @@ import {
 } from "../lib/cli/run.ts";
 import { ConfigError } from "../lib/train/config.ts";
 import { TrainingError } from "../lib/train/domain.ts";
-import { CheckpointError } from "../lib/train/checkpoint.ts";
-import { BackboneError } from "../lib/train/backbone.ts";
+import { CheckpointError } from "../lib/io/checkpoint.ts";
+import { BackboneError } from "../lib/io/backbone.ts";
 import { ChecksumError, DataError } from "../lib/data/errors.ts";
 import { SafetensorsError } from "../lib/io/safetensors.ts";
 import { TorchvisionImportError } from "../lib/io/torchvision.ts";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { cpuRuntime, graph, initParams } from "../mod.ts";
 import { findGatedPairs } from "../lib/gating/structure.ts";
 import { methodGraphs } from "../lib/train/domain.ts";
-import { channelCost, fitGateBounds, gateBoundName } from "../lib/train/gate_sparsity.ts";
+import { channelCost, fitGateBounds, gateBoundName } from "../lib/gating/sparsity.ts";
 import { resnet20 } from "../lib/models/mod.ts";
 import { da3 } from "../lib/adapt/mod.ts";
 import { executeCpu } from "../lib/runtime/cpu/mod.ts";

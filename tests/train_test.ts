@@ -4,64 +4,11 @@
  * diverging run stops with a clear error and keeps its last good checkpoint.
  */
 import assert from "node:assert/strict";
-import { cpuRuntime, type Dataset, initParams } from "../mod.ts";
-import { CheckpointError, hashParams, loadCheckpoint } from "../lib/train/checkpoint.ts";
-import {
-  type DomainJob,
-  evaluate,
-  methodGraphs,
-  trainDomain,
-  TrainingError,
-} from "../lib/train/domain.ts";
+import { cpuRuntime, initParams } from "../mod.ts";
+import { CheckpointError, loadCheckpoint } from "../lib/io/checkpoint.ts";
+import { evaluate, methodGraphs, trainDomain, TrainingError } from "../lib/train/domain.ts";
 import { channelStats } from "../lib/data/mod.ts";
-
-function synthetic(n: number, seed: number): Dataset {
-  const images = new Uint8Array(n * 3 * 32 * 32);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % 3;
-    for (let k = 0; k < 3 * 32 * 32; k++) {
-      images[i * 3072 + k] = (Math.sin(k * (labels[i] + 1) * 0.01 + seed * 7 + i) * 60 + 128) |
-        0;
-    }
-  }
-  return {
-    name: "fashion",
-    classes: ["a", "b", "c"],
-    images,
-    labels,
-    shape: [3, 32, 32],
-    source: "test",
-  };
-}
-
-const backbone = new Map(
-  [...initParams(methodGraphs("finetune", 3, 2).train.graph, 7)].filter(([k]) =>
-    !k.startsWith("fc.")
-  ),
-);
-const backboneHash = await hashParams(backbone);
-
-function job(out: string, over: Partial<DomainJob> = {}): DomainJob {
-  return {
-    method: "da3",
-    domain: "fashion",
-    train: synthetic(8, 1),
-    test: synthetic(6, 2),
-    backbone,
-    backboneHash,
-    runtime: cpuRuntime,
-    epochs: 1,
-    batch: 4,
-    lr: 1e-2,
-    optimizer: "adam",
-    seed: 3,
-    out,
-    resume: false,
-    progress: () => {},
-    ...over,
-  };
-}
+import { backbone, backboneHash, injectingNaN, job, snapshot, synthetic } from "./train_fixture.ts";
 
 Deno.test("a domain checkpoint on the shared backbone reproduces its reported accuracy", async () => {
   const out = await Deno.makeTempDir();
@@ -111,19 +58,19 @@ Deno.test("DA³ options shape the adaptor, are stored, and a resume with other o
   await Deno.remove(out, { recursive: true });
 });
 
-Deno.test("a NaN loss stops with TrainingError and keeps the last good checkpoint", async () => {
+Deno.test("a NaN weight stops the CPU run with TrainingError; every file is unchanged", async () => {
   const out = await Deno.makeTempDir();
   await trainDomain(job(out, { epochs: 1 }));
   const path = `${out}/da3-fashion.epoch.safetensors`;
-  const before = await Deno.readFile(path);
+  const before = await snapshot(out);
+  const runtime = injectingNaN(cpuRuntime, "fc.weight", 2);
   await assert.rejects(
-    async () => await trainDomain(job(out, { epochs: 2, resume: true, lr: Infinity })),
+    () => trainDomain(job(out, { epochs: 2, resume: true, runtime })),
     (e: unknown) =>
       e instanceof TrainingError && e.message.includes("loss is NaN at epoch 2 step 2") &&
       e.message.includes(path),
   );
-  const after = await Deno.readFile(path);
-  assert.ok(after.length === before.length && after.every((b, i) => b === before[i]));
+  assert.deepEqual(await snapshot(out), before);
   assert.equal((await loadCheckpoint(path, backboneHash)).meta.epoch, 1);
   await Deno.remove(out, { recursive: true });
 });

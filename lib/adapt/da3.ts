@@ -31,35 +31,10 @@ import {
 } from "../graph/mod.ts";
 import type { Adaptor, ConvBnSpec } from "../models/adaptor.ts";
 import { convBnLayer, pairConv } from "../models/conv_bn.ts";
+import type { Da3Options } from "./da3_options.ts";
 import { FULL_PRECISION, type Method } from "./method.ts";
 
-/** Options of {@linkcode da3}. */
-export interface Da3Options {
-  /** Channel reduction r of the hidden layer, `C_in / r` units, at least 1 (default 16). */
-  readonly reduction?: number;
-  /** Add the spatial term from the channel mean (default false). */
-  readonly spatial?: boolean;
-  /** `every` main-path pair of each block, or only the `last` one (default `every`). */
-  readonly placement?: "every" | "last";
-  /** Compute `a(x)` from the `pair`'s own input or from the `block`'s input (default `pair`). */
-  readonly source?: "pair" | "block";
-  /** Cells per side of the pooled attention input: 1 is `gap(x)` (default 1). */
-  readonly grid?: number;
-  /**
-   * The stages (1-based, `layer1`… in torchvision names) whose blocks get
-   * adaptors (default every stage). Backward stops at the first adapted
-   * stage's input, so later stages cost fewer input gradients.
-   */
-  readonly stages?: readonly number[];
-  /** Learning-rate multiplier of the `.da3.` parameters (attention, stem term); the head keeps the run's (default 1). */
-  readonly lrScale?: number;
-  /**
-   * Also adapt the stem: add a zero-initialised conv of the image with the
-   * stem's geometry before its activation (default false). Its weight
-   * gradient reads only the input batch, which training holds anyway.
-   */
-  readonly stem?: boolean;
-}
+export type { Da3Options } from "./da3_options.ts";
 
 /** The 1-based stage of a block named `layerK.i`, or 0 when the name has none. */
 export function stageOf(blockName: string): number {

@@ -22,6 +22,7 @@ export * from "./parallel.ts";
 export * from "./series.ts";
 export * from "./tinytl.ts";
 export * from "./da3.ts";
+export { Da3OptionsError, parseDa3Options } from "./da3_options.ts";
 
 /** The name of a built-in method. */
 export type MethodName =

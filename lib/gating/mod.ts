@@ -29,6 +29,7 @@ export * from "./calibrate.ts";
 export * from "./infer.ts";
 export * from "./data.ts";
 export * from "./weights.ts";
+export * from "./sparsity.ts";
 export * from "./measure.ts";
 export * from "./setup.ts";
 export * from "./report.ts";

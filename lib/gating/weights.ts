@@ -3,10 +3,10 @@
  * per-domain checkpoint holding the adaptor and head parameters.
  * @module
  */
-import { readSafetensorsFile, toFloat32Array } from "../io/safetensors.ts";
 import type { Da3Options } from "../adapt/mod.ts";
+import { loadBackbone } from "../io/backbone.ts";
+import { loadCheckpoint } from "../io/checkpoint.ts";
 import type { ParamStore } from "../runtime/data.ts";
-import { hashParams, loadCheckpoint } from "../train/checkpoint.ts";
 
 /** A backbone overlaid with one domain's checkpoint. */
 export interface AdaptedWeights {
@@ -20,14 +20,6 @@ export interface AdaptedWeights {
   readonly options: Da3Options;
 }
 
-/** Reads every tensor of a backbone safetensors file as f32 parameters. */
-export async function loadBackbone(path: string): Promise<ParamStore> {
-  const { tensors } = await readSafetensorsFile(path);
-  const params: ParamStore = new Map();
-  for (const [k, t] of tensors) params.set(k, toFloat32Array(t).slice());
-  return params;
-}
-
 /**
  * The backbone's parameters overlaid with a domain checkpoint's (which must
  * adapt this backbone: its hash is checked).
@@ -37,8 +29,8 @@ export async function loadAdapted(
   checkpointPath: string,
 ): Promise<AdaptedWeights> {
   const backbone = await loadBackbone(backbonePath);
-  const ckpt = await loadCheckpoint(checkpointPath, await hashParams(backbone));
-  const params: ParamStore = new Map(backbone);
+  const ckpt = await loadCheckpoint(checkpointPath, backbone.hash);
+  const params: ParamStore = new Map(backbone.params);
   for (const [k, w] of ckpt.params) params.set(k, w);
   return {
     params,

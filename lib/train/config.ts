@@ -4,22 +4,11 @@
  * @module
  */
 import { z } from "zod";
-import { type Da3Options, type MethodName, METHODS } from "../adapt/mod.ts";
+import { Da3OptionsSchema } from "../adapt/da3_options.ts";
+import { type MethodName, METHODS } from "../adapt/mod.ts";
 
 /** The adaptation methods `deno task train` knows: every built-in method. */
 export const METHOD_NAMES = Object.keys(METHODS) as [MethodName, ...MethodName[]];
-
-/** DA³'s design parameters (see {@linkcode Da3Options}); every field optional, defaults in `da3()`. */
-export const Da3OptionsSchema = z.object({
-  reduction: z.number().int().min(1).max(1024).optional(),
-  spatial: z.boolean().optional(),
-  placement: z.enum(["every", "last"]).optional(),
-  source: z.enum(["pair", "block"]).optional(),
-  grid: z.number().int().min(1).max(64).optional(),
-  stages: z.array(z.number().int().min(1).max(16)).min(1).optional(),
-  lrScale: z.number().positive().max(1000).optional(),
-  stem: z.boolean().optional(),
-}).strict();
 
 /** The schema of a training run's configuration. */
 export const TrainConfigSchema = z.object({
@@ -72,18 +61,4 @@ export function parseTrainConfig(raw: unknown): TrainConfig {
     return `${field}: ${issue.message}${keys}${allowed}`;
   });
   throw new ConfigError(`invalid training config:\n  ${lines.join("\n  ")}`);
-}
-
-/** Reads DA³ options stored as JSON (e.g. in a checkpoint); throws ConfigError naming the field. */
-export function parseDa3Options(json: string): Da3Options {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch (e) {
-    throw new ConfigError(`DA³ options: ${(e as Error).message}`);
-  }
-  const r = Da3OptionsSchema.safeParse(raw);
-  if (r.success) return r.data;
-  const fields = r.error.issues.map((i) => `${i.path.join(".") || "(options)"}: ${i.message}`);
-  throw new ConfigError(`DA³ options: ${fields.join("; ")}`);
 }

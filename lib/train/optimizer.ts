@@ -147,3 +147,34 @@ export function optimizerStep(
   }
   return { params: next, state: { config: state.config, step: t, slots } };
 }
+
+/** The optimizer of a `--optimizer` name: SGD with momentum 0.9, or Adam with its defaults. */
+export function optimizerNamed(kind: "sgd" | "adam"): OptimizerConfig {
+  return kind === "sgd" ? { kind: "sgd", momentum: 0.9 } : { kind: "adam" };
+}
+
+/**
+ * The state as named arrays for a checkpoint: `step`, and slot `i` of
+ * parameter `p` as `p#i` (read back by {@linkcode optimizerStateFromTensors}).
+ */
+export function optimizerStateTensors(state: OptimizerState): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>([["step", Float32Array.of(state.step)]]);
+  for (const [name, slots] of state.slots) slots.forEach((s, i) => out.set(`${name}#${i}`, s));
+  return out;
+}
+
+/** The state stored by {@linkcode optimizerStateTensors} (other names are ignored). */
+export function optimizerStateFromTensors(
+  config: OptimizerConfig,
+  tensors: ReadonlyMap<string, Float32Array>,
+): OptimizerState {
+  const slots = new Map<string, Float32Array[]>();
+  for (const [k, v] of tensors) {
+    const at = k.lastIndexOf("#");
+    if (at < 0) continue;
+    const name = k.slice(0, at);
+    if (!slots.has(name)) slots.set(name, []);
+    slots.get(name)![Number(k.slice(at + 1))] = v;
+  }
+  return { config, step: tensors.get("step")?.[0] ?? 0, slots };
+}

@@ -10,8 +10,8 @@ import { writeSafetensorsFileAtomic } from "../io/safetensors.ts";
 import { balancedIndices, loadDomain, subset } from "../data/mod.ts";
 import { selectRuntime } from "../runtime/select.ts";
 import { trainConfigFromArgs, usage } from "./args.ts";
-import { BACKBONE_URL } from "./backbone.ts";
-import { hashParams } from "./checkpoint.ts";
+import { BACKBONE_URL } from "../io/backbone.ts";
+import { hashParams } from "../io/checkpoint.ts";
 import { trainDomain } from "./domain.ts";
 
 /** The source domain the backbone learns. */
@@ -70,7 +70,9 @@ async function main(args: readonly string[]): Promise<void> {
     minutes: ((performance.now() - t0) / 60000).toFixed(1),
   };
   const tensors = new Map(
-    [...params].map(([k, v]) => [k, { dtype: "F32" as const, shape: [v.length], data: v }]),
+    [...params].map((
+      [k, v],
+    ) => [k, { dtype: "F32" as const, shape: r.shapes.get(k) ?? [v.length], data: v }]),
   );
   await writeSafetensorsFileAtomic(fileURLToPath(BACKBONE_URL), tensors, metadata);
   const hash = await hashParams(params);

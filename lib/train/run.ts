@@ -1,17 +1,31 @@
 /**
  * A whole training run: every requested method on every requested domain,
  * then `results.json`, `results.md` and `results.svg` in the output folder.
+ * Every domain, data file, option and resumed checkpoint is validated before
+ * the first step: a run that fails validation writes nothing.
  * @module
  */
 import type { MethodName } from "../adapt/mod.ts";
-import { balancedIndices, type Dataset, DOMAINS, loadDomain, subset } from "../data/mod.ts";
+import {
+  balancedIndices,
+  type Dataset,
+  domainInfo,
+  DOMAINS,
+  loadDomain,
+  subset,
+} from "../data/mod.ts";
 import { holdOutCalibration } from "../gating/data.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { type Backbone, loadBackbone } from "../io/backbone.ts";
+import { assertFinite } from "../io/finite.ts";
 import { planFor } from "../plan/mod.ts";
+import type { Runtime } from "../runtime/data.ts";
 import { selectRuntime } from "../runtime/select.ts";
-import { type Backbone, loadBackbone } from "./backbone.ts";
 import type { TrainConfig } from "./config.ts";
-import { methodGraphs, trainDomain } from "./domain.ts";
+import { type DomainJob, domainSpec, methodGraphs, trainDomain } from "./domain.ts";
+import { removeStaleTemporaries } from "./files.ts";
 import { type Results, resultsPlot, resultsTable, type RunResult } from "./results.ts";
+import { readResumePoint, setupTraining } from "./train.ts";
 
 /** The target domains (every registered domain but the source). */
 export function targetDomains(): string[] {
@@ -40,6 +54,73 @@ function limitedTrain(train: Dataset, limit: number, config: TrainConfig): Datas
   return subset(pool, balancedIndices(pool.labels, train.classes.length, perClass, config.seed));
 }
 
+/** The jobs of one domain: its data loaded (every file's checksum verified), one job per method. */
+async function domainJobs(
+  config: TrainConfig,
+  domain: string,
+  bb: Backbone,
+  runtime: Runtime,
+): Promise<DomainJob[]> {
+  const split = await loadDomain(domain, { origin: config.data });
+  const classes = split.train.classes.length;
+  const train = config.limit === undefined
+    ? split.train
+    : limitedTrain(split.train, config.limit, config);
+  return config.method.map((method) => ({
+    method,
+    domain,
+    train,
+    test: split.test,
+    backbone: bb.params,
+    backboneHash: bb.hash,
+    runtime,
+    epochs: config.epochs,
+    batch: batchFor(method, config, classes),
+    lr: config.lr,
+    optimizer: config.optimizer,
+    seed: config.seed,
+    out: config.out,
+    resume: config.resume,
+    gateSparsity: config.gateSparsity,
+    da3: config.da3,
+    bnStats: config.bnStats,
+  }));
+}
+
+/**
+ * Validates the whole run before its first step: every domain is known, its
+ * files match their checksums, every method's graphs build, and with
+ * `--resume` every epoch checkpoint belongs to this backbone and this run's
+ * configuration. Reads only.
+ */
+export async function validateRun(
+  config: TrainConfig,
+  bb: Backbone,
+  runtime: Runtime,
+): Promise<void> {
+  const domains = config.domains ?? targetDomains();
+  for (const d of domains) domainInfo(d);
+  for (const d of domains) {
+    for (const job of await domainJobs(config, d, bb, runtime)) {
+      await readResumePoint(await setupTraining(domainSpec(job)));
+    }
+  }
+}
+
+/** Writes `results.{json,md,svg}` atomically, after checking every figure is finite. */
+export async function writeResults(out: string, results: Results): Promise<void> {
+  assertFinite(
+    results.runs.map((r, i) => [
+      `${out}/results.json: runs[${i}] (${r.method}/${r.domain})`,
+      [r.top1, r.paramsPerDomain, r.trainingBytes, r.msPerStep, r.flopsPerStep],
+    ]),
+    "results not written",
+  );
+  await writeFileAtomic(`${out}/results.json`, JSON.stringify(results, null, 2) + "\n");
+  await writeFileAtomic(`${out}/results.md`, resultsTable(results) + "\n");
+  await writeFileAtomic(`${out}/results.svg`, resultsPlot(results) + "\n");
+}
+
 /** Runs the configured training and writes its results; returns them. */
 export async function runTraining(
   config: TrainConfig,
@@ -49,51 +130,30 @@ export async function runTraining(
   const runtime = await selectRuntime(config.backend);
   const bb = backbone ?? await loadBackbone();
   const domains = config.domains ?? targetDomains();
+  await validateRun(config, bb, runtime);
   await Deno.mkdir(config.out, { recursive: true });
+  const stale = await removeStaleTemporaries(config.out);
+  if (stale.length > 0) log(`removed ${stale.length} stale temporary file(s) in ${config.out}`);
   log(`da3 train: ${config.method.join(", ")} on ${domains.join(", ")} (${runtime.name} runtime)`);
   const runs: RunResult[] = [];
   for (const domain of domains) {
-    const split = await loadDomain(domain, { origin: config.data });
-    const classes = split.train.classes.length;
-    const train = config.limit === undefined
-      ? split.train
-      : limitedTrain(split.train, config.limit, config);
-    for (const method of config.method) {
-      const batch = batchFor(method, config, classes);
-      const r = await trainDomain({
-        method,
-        domain,
-        train,
-        test: split.test,
-        backbone: bb.params,
-        backboneHash: bb.hash,
-        runtime,
-        epochs: config.epochs,
-        batch,
-        lr: config.lr,
-        optimizer: config.optimizer,
-        seed: config.seed,
-        out: config.out,
-        resume: config.resume,
-        gateSparsity: config.gateSparsity,
-        da3: config.da3,
-        bnStats: config.bnStats,
-      });
-      const { params: _, checkpoint, ...result } = r;
+    for (const job of await domainJobs(config, domain, bb, runtime)) {
+      const r = await trainDomain(job);
+      const { params: _, shapes: __, checkpoint, ...result } = r;
       runs.push(result);
       log(
-        `${method}/${domain}: top-1 ${(100 * r.top1).toFixed(1)}%, ${r.paramsPerDomain} params, ${
-          (r.trainingBytes / 1e6).toFixed(1)
-        } MB, ${r.msPerStep.toFixed(0)} ms/step, ${
+        `${job.method}/${domain}: top-1 ${
+          (100 * r.top1).toFixed(1)
+        }%, ${r.paramsPerDomain} params, ${(r.trainingBytes / 1e6).toFixed(1)} MB, ${
+          r.msPerStep.toFixed(0)
+        } ms/step, ${
           (r.flopsPerStep / 1e9).toFixed(2)
-        } GFLOP/step (batch ${batch}) → ${checkpoint}`,
+        } GFLOP/step (batch ${job.batch}) → ${checkpoint}`,
       );
     }
   }
   const results: Results = { backbone: bb.hash, runs };
-  await Deno.writeTextFile(`${config.out}/results.json`, JSON.stringify(results, null, 2) + "\n");
-  await Deno.writeTextFile(`${config.out}/results.md`, resultsTable(results) + "\n");
-  await Deno.writeTextFile(`${config.out}/results.svg`, resultsPlot(results) + "\n");
+  await writeResults(config.out, results);
   log(`\n${resultsTable(results)}\n\nwritten: ${config.out}/results.{json,md,svg}`);
   return results;
 }

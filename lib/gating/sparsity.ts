@@ -12,7 +12,7 @@
  * @module
  */
 import { add, graph, mean, param, relu, scale, type Tensor } from "../graph/mod.ts";
-import type { GatedPairNodes } from "../gating/structure.ts";
+import type { GatedPairNodes } from "./structure.ts";
 import type { ParamStore, Runtime } from "../runtime/data.ts";
 import { runGraph } from "../runtime/run_graph.ts";
 

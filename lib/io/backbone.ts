@@ -1,11 +1,14 @@
 /**
  * The shared frozen backbone: a ResNet-20 pre-trained on the source domain by
- * `deno task pretrain`, stored without its head.
+ * `deno task pretrain`, stored without its head. This is da3's one backbone
+ * loader (training, inference and the gating tools all read it here).
  * @module
  */
-import { readSafetensorsFile, toFloat32Array } from "../io/safetensors.ts";
+import type { Shape } from "../graph/mod.ts";
 import type { ParamStore } from "../runtime/data.ts";
 import { hashParams } from "./checkpoint.ts";
+import { firstNonFinite } from "./finite.ts";
+import { readSafetensorsFile, toFloat32Array } from "./safetensors.ts";
 
 /** Where the committed backbone lives, relative to the repository root. */
 export const BACKBONE_URL: URL = new URL("../../models/backbone.safetensors", import.meta.url);
@@ -14,13 +17,15 @@ export const BACKBONE_URL: URL = new URL("../../models/backbone.safetensors", im
 export interface Backbone {
   /** Parameters by name (no `fc.*`). */
   readonly params: ParamStore;
-  /** SHA-256 of the parameters. */
+  /** The stored shape of every parameter. */
+  readonly shapes: ReadonlyMap<string, Shape>;
+  /** SHA-256 of the parameters ({@linkcode hashParams}). */
   readonly hash: string;
   /** Metadata written at pre-training (source domain, accuracy, ...). */
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-/** Thrown when the backbone file is missing. */
+/** Thrown when the backbone file is missing or holds a non-finite value; names the file. */
 export class BackboneError extends Error {
   /** Creates the error. */
   constructor(message: string) {
@@ -29,7 +34,7 @@ export class BackboneError extends Error {
   }
 }
 
-/** Reads the backbone (validated as safetensors before any large allocation). */
+/** Reads the backbone (validated as safetensors before any large allocation, every value finite). */
 export async function loadBackbone(path: string | URL = BACKBONE_URL): Promise<Backbone> {
   try {
     await Deno.stat(path);
@@ -38,6 +43,15 @@ export async function loadBackbone(path: string | URL = BACKBONE_URL): Promise<B
   }
   const { tensors, metadata } = await readSafetensorsFile(path);
   const params: ParamStore = new Map();
-  for (const [k, t] of tensors) params.set(k, toFloat32Array(t).slice());
-  return { params, hash: await hashParams(params), metadata };
+  const shapes = new Map<string, Shape>();
+  for (const [k, t] of tensors) {
+    const data = toFloat32Array(t).slice();
+    const at = firstNonFinite(data);
+    if (at >= 0) {
+      throw new BackboneError(`${path}: ${k}[${at}] is ${data[at]}; not a usable backbone`);
+    }
+    params.set(k, data);
+    shapes.set(k, t.shape);
+  }
+  return { params, shapes, hash: await hashParams(params), metadata };
 }
