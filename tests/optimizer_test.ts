@@ -8,10 +8,13 @@ import {
   initOptimizer,
   type OptimizerConfig,
   OptimizerError,
+  optimizerStateFromTensors,
+  optimizerStateTensors,
   optimizerStep,
   stateFactor,
 } from "../lib/train/optimizer.ts";
 import { piggyback } from "../lib/adapt/mod.ts";
+import type { ParamStore } from "../lib/runtime/data.ts";
 
 const f32 = (...v: number[]) => new Float32Array(v);
 const close = (a: Float32Array, b: number[], tol = 1e-6) =>
@@ -81,4 +84,28 @@ Deno.test("a per-parameter learning rate scales each update; Piggyback's masks m
   const r = optimizerStep(initOptimizer({ kind: "adam" }), params, grads, (n) => 0.1 * scale(n));
   close(r.params.get("a")!, [0.9], 1e-6);
   close(r.params.get("b.mask")!, [0.99], 1e-6);
+});
+
+Deno.test("optimizer state stored as tensors continues bit-exactly (SGD and Adam)", () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom<OptimizerConfig>({ kind: "sgd", momentum: 0.9 }, { kind: "adam" }),
+      fc.array(fc.float({ min: -1, max: 1, noNaN: true }), { minLength: 1, maxLength: 6 }),
+      fc.integer({ min: 1, max: 4 }),
+      (config, g, steps) => {
+        const grads = new Map([["w", Float32Array.from(g)], ["b", Float32Array.of(g[0])]]);
+        let params: ParamStore = new Map([["w", new Float32Array(g.length)], ["b", f32(1)]]);
+        let state = initOptimizer(config);
+        for (let i = 0; i < steps; i++) {
+          ({ params, state } = optimizerStep(state, params, grads, 0.1));
+        }
+        const restored = optimizerStateFromTensors(config, optimizerStateTensors(state));
+        assert.equal(restored.step, state.step);
+        const a = optimizerStep(state, params, grads, 0.1);
+        const b = optimizerStep(restored, params, grads, 0.1);
+        for (const [k, v] of a.params) assert.deepEqual(b.params.get(k), v, k);
+      },
+    ),
+    { numRuns: 100 },
+  );
 });
