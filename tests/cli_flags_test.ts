@@ -20,6 +20,8 @@ import { ConfigError } from "../lib/train/config.ts";
 import { TrainingError } from "../lib/train/domain.ts";
 import { CheckpointError } from "../lib/io/checkpoint.ts";
 import { BackboneError } from "../lib/io/backbone.ts";
+import { ResumeError } from "../lib/train/resume.ts";
+import { TrainSpecError } from "../lib/train/train.ts";
 import { ChecksumError, DataError } from "../lib/data/errors.ts";
 import { SafetensorsError } from "../lib/io/safetensors.ts";
 import { TorchvisionImportError } from "../lib/io/torchvision.ts";
@@ -149,6 +151,8 @@ Deno.test("every typed error class da3 throws has its documented exit code", () 
     [new DataError("f", "x"), 1],
     [new ChecksumError("f", "a", "b"), 1],
     [new CheckpointError("x"), 1],
+    [new ResumeError("f", [{ field: "lr", stored: 0.1, asked: 0.2 }]), 1],
+    [new TrainSpecError("x"), 1],
     [new SafetensorsError("x"), 1],
     [new BackboneError("x"), 1],
     [new TorchvisionImportError("t", "missing", "x"), 1],

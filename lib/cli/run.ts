@@ -30,6 +30,8 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   DataError: EXIT.input,
   ChecksumError: EXIT.input,
   CheckpointError: EXIT.input,
+  ResumeError: EXIT.input,
+  TrainSpecError: EXIT.input,
   SafetensorsError: EXIT.input,
   BackboneError: EXIT.input,
   TorchvisionImportError: EXIT.input,
@@ -74,6 +76,7 @@ function hintFor(tool: string, e: Error, code: number): string | undefined {
   switch (e.name) {
     case "NoAdapterError":
     case "BackboneError":
+    case "ResumeError":
       return undefined; // the message says what to do
     case "BudgetError":
       return "raise --budget-mb, or pick a method that needs less (see `deno task memory`)";
