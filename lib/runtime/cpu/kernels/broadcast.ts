@@ -6,10 +6,10 @@ import { numel, type Shape } from "../../../graph/mod.ts";
 import { type CpuKernel, f32 } from "./kernel.ts";
 
 /**
- * For each element of `out` (row-major), the flat index of the element of a
- * value of shape `from` that broadcasts onto it.
+ * Per axis of `out`, the step in the flat index of a value of shape `from`
+ * that broadcasts onto it (0 along broadcast axes).
  */
-export function broadcastIndex(from: Shape, out: Shape): Int32Array {
+function broadcastStrides(from: Shape, out: Shape): number[] {
   const rank = out.length;
   const strides = new Array<number>(rank).fill(0);
   let s = 1;
@@ -18,19 +18,36 @@ export function broadcastIndex(from: Shape, out: Shape): Int32Array {
     if (from[i] !== 1) strides[axis] = s;
     s *= from[i];
   }
-  const index = new Int32Array(numel(out));
+  return strides;
+}
+
+/**
+ * Calls `f(i, ka, kb)` for each element `i` of `out` (row-major) with the
+ * flat indices of the elements of values of shapes `a` and `b` that
+ * broadcast onto it. Nothing of the output's size is allocated.
+ */
+export function forEachBroadcast(
+  out: Shape,
+  a: Shape,
+  b: Shape,
+  f: (i: number, ka: number, kb: number) => void,
+): void {
+  const rank = out.length;
+  const sa = broadcastStrides(a, out), sb = broadcastStrides(b, out);
   const pos = new Array<number>(rank).fill(0);
-  let at = 0;
-  for (let k = 0; k < index.length; k++) {
-    index[k] = at;
+  const total = numel(out);
+  let ka = 0, kb = 0;
+  for (let i = 0; i < total; i++) {
+    f(i, ka, kb);
     for (let axis = rank - 1; axis >= 0; axis--) {
-      at += strides[axis];
+      ka += sa[axis];
+      kb += sb[axis];
       if (++pos[axis] < out[axis]) break;
-      at -= strides[axis] * out[axis];
+      ka -= sa[axis] * out[axis];
+      kb -= sb[axis] * out[axis];
       pos[axis] = 0;
     }
   }
-  return index;
 }
 
 function same(a: Shape, b: Shape): boolean {
@@ -46,8 +63,7 @@ function binary(f: (a: number, b: number) => number): CpuKernel {
       for (let i = 0; i < y.length; i++) y[i] = f(a[i], b[i]);
       return;
     }
-    const ia = broadcastIndex(sa, n.shape), ib = broadcastIndex(sb, n.shape);
-    for (let i = 0; i < y.length; i++) y[i] = f(a[ia[i]], b[ib[i]]);
+    forEachBroadcast(n.shape, sa, sb, (i, ka, kb) => (y[i] = f(a[ka], b[kb])));
   };
 }
 
@@ -59,16 +75,14 @@ export const mul: CpuKernel = binary((a, b) => a * b);
 
 /** Sums over broadcast axes. */
 export const sumTo: CpuKernel = (n, [xa], out) => {
-  const x = f32(xa);
-  const index = broadcastIndex(n.shape, n.inputs[0].shape);
+  const x = f32(xa), shape = n.inputs[0].shape;
   const acc = new Float64Array(numel(n.shape));
-  for (let i = 0; i < x.length; i++) acc[index[i]] += x[i];
+  forEachBroadcast(shape, n.shape, shape, (i, k) => (acc[k] += x[i]));
   f32(out).set(acc);
 };
 
 /** Repeats along broadcast axes, times `scale`. */
 export const broadcastTo: CpuKernel = (n, [xa], out) => {
   const x = f32(xa), s = n.attrs.scale as number, y = f32(out);
-  const index = broadcastIndex(n.inputs[0].shape, n.shape);
-  for (let i = 0; i < y.length; i++) y[i] = x[index[i]] * s;
+  forEachBroadcast(n.shape, n.inputs[0].shape, n.shape, (i, k) => (y[i] = x[k] * s));
 };

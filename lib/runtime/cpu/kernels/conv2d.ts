@@ -131,7 +131,7 @@ export const conv2dGradWeight: CpuKernel = (n, [xa, dya], out) => {
   const x = f32(xa), dy = f32(dya);
   const d = dims(convGeometryOf(n));
   const dw = f32(out).fill(0);
-  const col = new Float32Array(d.rows * d.cols);
+  const col = new Float32Array(d.rows * d.cols), colT = new Float32Array(d.rows * d.cols);
   for (let b = 0; b < d.n; b++) {
     for (let g = 0; g < d.groups; g++) {
       im2col(n, d, x, b, g, col);
@@ -142,7 +142,7 @@ export const conv2dGradWeight: CpuKernel = (n, [xa, dya], out) => {
         d.cols,
         dy,
         dyOff,
-        transpose(col, d.rows, d.cols),
+        transpose(col, d.rows, d.cols, colT),
         0,
         dw,
         g * d.coutG * d.rows,

@@ -42,9 +42,13 @@ export function gemm(
   }
 }
 
-/** The transpose of a row-major `rows×cols` matrix. */
-export function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(rows * cols);
+/** The transpose of a row-major `rows×cols` matrix, written into `t` (a new array by default). */
+export function transpose(
+  a: Float32Array,
+  rows: number,
+  cols: number,
+  t: Float32Array = new Float32Array(rows * cols),
+): Float32Array {
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j];
   }

@@ -2,7 +2,7 @@
  * Pooling kernels: average and max, with their backward ops.
  * @module
  */
-import { numel, type PoolAttrs, type Tensor } from "../../../graph/mod.ts";
+import type { PoolAttrs, Tensor } from "../../../graph/mod.ts";
 import { type CpuKernel, f32 } from "./kernel.ts";
 
 /**
@@ -52,25 +52,36 @@ export const avgPool2dGrad: CpuKernel = (n, [dya], out) => {
   forEachWindowTap(n, n.shape, n.inputs[0].shape, (o, i) => (dx[i] += dy[o] / k));
 };
 
-/** Each window's maximum into `value` and its tap into `tap`. */
-function argmax(n: Tensor, x: Float32Array, value: Float32Array, tap: Uint8Array): void {
-  value.fill(-Infinity);
-  tap.fill(0);
+/**
+ * Calls `f(o, i, tap)` for each window `o` whose in-bounds taps reach a new
+ * maximum at input `i` (taps visit each window in turn, in order).
+ */
+function forEachRunningMax(
+  n: Tensor,
+  x: Float32Array,
+  f: (o: number, i: number, tap: number) => void,
+): void {
+  let window = -1, best = -Infinity;
   forEachWindowTap(n, n.inputs[0].shape, n.shape, (o, i, t) => {
-    if (x[i] > value[o]) {
-      value[o] = x[i];
-      tap[o] = t;
+    if (o !== window) [window, best] = [o, -Infinity];
+    if (x[i] > best) {
+      best = x[i];
+      f(o, i, t);
     }
   });
 }
 
 /** Maximum over each window. */
-export const maxPool2d: CpuKernel = (n, [x], out) =>
-  argmax(n, f32(x), f32(out), new Uint8Array(numel(n.shape)));
+export const maxPool2d: CpuKernel = (n, [xa], out) => {
+  const x = f32(xa), y = f32(out).fill(-Infinity);
+  forEachRunningMax(n, x, (o, i) => (y[o] = x[i]));
+};
 
 /** The window position of each maximum. */
-export const maxPool2dIndices: CpuKernel = (n, [x], out) =>
-  argmax(n, f32(x), new Float32Array(numel(n.shape)), out as Uint8Array);
+export const maxPool2dIndices: CpuKernel = (n, [xa], out) => {
+  const tap = (out as Uint8Array).fill(0);
+  forEachRunningMax(n, f32(xa), (o, _, t) => (tap[o] = t));
+};
 
 /** Routes each output gradient to its window's maximum. */
 export const maxPool2dGrad: CpuKernel = (n, [dya, ta], out) => {
