@@ -8,7 +8,10 @@
  * - scikit-learn digits and two colour photos: the Debian package
  *   `python3-sklearn`, downloaded and unpacked (not installed);
  * - letters A–J: glyphs of the fonts of Debian font packages, rendered by
- *   `scripts/render_glyphs.py` with Debian's Python and PIL.
+ *   `scripts/render_glyphs.py` with Debian's Python and PIL;
+ * - emoji categories in two art styles: the npm packages
+ *   `emoji-datasource-google` and `emoji-datasource-twitter`, by
+ *   `scripts/prepare_emoji.ts`.
  *
  * Flags (with or without a literal `--` before them):
  *   --cache DIR       cache directory (default: $DA3_DATA or .cache/da3-data)
@@ -34,7 +37,9 @@ import {
   loadDomainFrom,
   PHOTOS_FILE,
 } from "../lib/data/domains.ts";
+import { EMOJI_DOMAINS } from "../lib/data/emoji.ts";
 import { DataError } from "../lib/data/errors.ts";
+import { embedEmoji, prepareEmoji } from "./prepare_emoji.ts";
 import { decodeIdx, encodeIdx, gunzip, gzip, type IdxArray } from "../lib/data/idx.ts";
 import {
   dataDirFromPath,
@@ -472,7 +477,7 @@ async function cacheVerifies(cache: string): Promise<boolean> {
     const dir = dataDirFromPath(cache);
     const manifest = await readManifest(dir);
     for (const rel of Object.keys(manifest.files)) await readVerified(dir, manifest, rel);
-    return DOMAINS.every((d) => manifest.domains[d.name]);
+    return DOMAINS.every((d) => EMOJI_DOMAINS.includes(d.name) || manifest.domains[d.name]);
   } catch {
     return false;
   }
@@ -520,7 +525,7 @@ async function writeEmbedded(cache: string, embedDir: string): Promise<Manifest>
   const cacheManifest = await readManifest(dir);
   await Deno.remove(embedDir, { recursive: true }).catch(() => {});
   const w = new ManifestWriter(embedDir);
-  for (const info of DOMAINS.filter((d) => !d.derivedFrom)) {
+  for (const info of DOMAINS.filter((d) => !d.derivedFrom && !EMOJI_DOMAINS.includes(d.name))) {
     const full = await loadDomainFrom(dir, info.name, { canonical: false });
     const pick = (ds: Dataset, perClass: number, seed: number) => {
       const picked = subset(ds, balancedIndices(ds.labels, ds.classes.length, perClass, seed));
@@ -553,12 +558,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   } else {
     await prepareCache(args.cache, args.install);
   }
+  await prepareEmoji({ ...args, embed: false });
   const manifest = await readManifest(dataDirFromPath(args.cache));
   for (const [name, d] of Object.entries(manifest.domains)) {
     console.log(`  ${name}: ${d.train} train + ${d.test} test, [${d.shape}]`);
   }
   if (args.embed) {
-    const m = await writeEmbedded(args.cache, args.embedDir);
+    await writeEmbedded(args.cache, args.embedDir);
+    const m = await embedEmoji(args.cache, args.embedDir);
     const bytes = Object.values(m.files).reduce((s, f) => s + f.bytes, 0);
     console.log(`embedded subset in ${args.embedDir}: ${bytes} bytes in files`);
   }

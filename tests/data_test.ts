@@ -32,6 +32,7 @@ import {
   sha256Hex,
   toCanonical,
 } from "../lib/data/mod.ts";
+import { EMOJI_DOMAINS } from "../lib/data/emoji.ts";
 import { parsePrepareArgs } from "../scripts/prepare_data.ts";
 
 const assertEquals = (a: unknown, b: unknown, msg?: string) => assert.deepStrictEqual(a, b, msg);
@@ -157,12 +158,13 @@ Deno.test("manifest: invalid JSON or schema, and a missing cache, throw DataErro
   assertThrows(() => domainInfo("cifar"), DataError, "unknown domain");
 });
 
-Deno.test("embedded: every domain loads as 3×32×32 with 10 balanced classes", async () => {
+Deno.test("embedded: every digit, letter and clothing domain loads as 3×32×32 with 10 balanced classes", async () => {
   const manifest = await readManifest(dataDirFromPath(EMBEDDED));
   const total = Object.values(manifest.files).reduce((s, f) => s + f.bytes, 0);
   assert(total <= 3_000_000, `embedded subset is ${total} bytes`);
-  assert(DOMAINS.filter((d) => d.role === "target").length >= 4);
-  for (const info of DOMAINS) {
+  assert(DOMAINS.filter((d) => d.role === "target").length >= 6);
+  // the emoji domains (9 categories) are checked in emoji_test.ts
+  for (const info of DOMAINS.filter((d) => !EMOJI_DOMAINS.includes(d.name))) {
     const { train, test } = await loadEmbedded(info.name);
     for (const [ds, perClass] of [[train, 100], [test, 30]] as const) {
       assertEquals(ds.name, info.name);
@@ -288,7 +290,7 @@ Deno.test("batches: without augmentation an epoch has per-channel mean 0 and std
 
 Deno.test("augmentation: flips only where labels survive it (not digits or letters)", () => {
   for (const d of DOMAINS) {
-    assertEquals(d.augment.flip, d.name === "fashion", d.name);
+    assertEquals(d.augment.flip, d.name === "fashion" || EMOJI_DOMAINS.includes(d.name), d.name);
   }
   const ds = tiny(40, [1, 3, 3]);
   const stats = channelStats(ds);

@@ -7,6 +7,7 @@
 import type { Augment } from "./batch.ts";
 import { checkDataset, type Dataset, type Split } from "./dataset.ts";
 import { blendWithPhotos } from "./derive.ts";
+import { EMOJI_CATEGORIES, EMOJI_METADATA_LICENCE, EMOJI_STYLES } from "./emoji.ts";
 import { DataError } from "./errors.ts";
 import { decodeIdx, type IdxArray } from "./idx.ts";
 import { toCanonical } from "./image.ts";
@@ -113,6 +114,16 @@ export const DOMAINS: readonly DomainInfo[] = [
     derivedFrom: "mnist",
     augment: { cropPadding: 2, flip: false },
   },
+  ...EMOJI_STYLES.map((s): DomainInfo => ({
+    name: s.domain,
+    role: "target",
+    description: `emoji by Unicode category (9 classes), ${s.artwork.split(" (")[0]}, ` +
+      "64×64 composited on white; train and test hold disjoint emoji families",
+    classes: EMOJI_CATEGORIES,
+    provenance: `npm package ${s.npm} (${s.imageDir} PNGs and emoji.json)`,
+    licence: `images ${s.licence}; metadata ${EMOJI_METADATA_LICENCE.split(",")[0]}`,
+    augment: { cropPadding: 2, flip: true },
+  })),
 ];
 
 /** The registry entry of `name`; throws {@linkcode DataError} for an unknown domain. */
