@@ -16,7 +16,8 @@
  */
 import { z } from "zod";
 import { type FlagSpecs, parseFlags, UsageError } from "../lib/cli/flags.ts";
-import { EXIT_CODES_HELP, requireFile, runCli } from "../lib/cli/run.ts";
+import { EXIT_CODES_HELP, InputError, requireFile, runCli } from "../lib/cli/run.ts";
+import { readSafetensorsFile } from "../lib/io/safetensors.ts";
 import { DOMAINS } from "../lib/data/domains.ts";
 import {
   calibrateGates,
@@ -65,6 +66,18 @@ const InferFlags = z.object({
   help: z.boolean().default(false),
 });
 
+/** Fails with an InputError when the checkpoint was trained on another domain than `domain`. */
+async function requireDomain(checkpoint: string, domain: string): Promise<void> {
+  const trained = (await readSafetensorsFile(checkpoint)).metadata.domain;
+  if (trained !== undefined && trained !== domain) {
+    throw new InputError(
+      checkpoint,
+      `checkpoint of domain ${trained}, not of --domain ${domain}`,
+      `pass --domain ${trained}, or the checkpoint of ${domain} with --checkpoint PATH`,
+    );
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const flags = parseFlags(argv, FLAGS, InferFlags);
   if (flags.help) {
@@ -85,6 +98,7 @@ async function main(argv: readonly string[]): Promise<number> {
     `train it with \`deno task train --method da3 --domains ${domain} --gate-sparsity 1 ` +
       "--out results/gating`, or pass --checkpoint PATH",
   );
+  await requireDomain(checkpoint, domain);
   const setup = await setupDomain({
     domain,
     backbone,

@@ -118,6 +118,23 @@ Deno.test("deno task infer: a truncated checkpoint's error names the file (exit 
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("deno task infer: another domain's checkpoint is refused, naming both domains", async () => {
+  const r = await task(
+    "infer",
+    "--domain",
+    "fashion",
+    "--checkpoint",
+    "results/gating/da3-letters.safetensors",
+  );
+  assert.equal(r.code, 1, r.err);
+  assert.match(
+    r.err,
+    /InputError \(bad input, exit 1\): results\/gating\/da3-letters\.safetensors: checkpoint of domain letters, not of --domain fashion/,
+  );
+  assert.match(r.err, /what to do: pass --domain letters/);
+  assertClean(r.err);
+});
+
 Deno.test("deno task infer: a bad --domain, --gating or --limit is a usage error naming each", async () => {
   const r = await task("infer", "--domain", "klingon", "--gating", "maybe", "--limit", "0");
   assert.equal(r.code, 2, r.err);
