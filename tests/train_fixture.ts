@@ -84,3 +84,27 @@ export function injectingNaN(runtime: Runtime, name: string, at: number): Runtim
     },
   };
 }
+
+/**
+ * `runtime`, except that from its `at`-th execution on (1-based) it reports a
+ * finite loss of 1 while the last output (a gradient) holds a NaN: a device
+ * whose loss hides a NaN.
+ */
+export function hidingNaN(runtime: Runtime, at: number): Runtime {
+  let calls = 0;
+  return {
+    name: runtime.name,
+    target: runtime.target,
+    prepare: (plan) => runtime.prepare(plan),
+    release: (plan) => runtime.release(plan),
+    async execute(plan, feeds) {
+      const out = await runtime.execute(plan, feeds);
+      if (++calls < at || plan.outputs.length < 3) return out;
+      out[0] = Float32Array.of(1);
+      const last = out.length - 1;
+      out[last] = (out[last] as Float32Array).slice();
+      out[last][0] = NaN;
+      return out;
+    },
+  };
+}

@@ -14,7 +14,7 @@ import { trainDomain } from "../lib/train/domain.ts";
 import { removeStaleTemporaries } from "../lib/train/files.ts";
 import { jsonDifferences, ResumeError } from "../lib/train/resume.ts";
 import { runTraining } from "../lib/train/run.ts";
-import { job, snapshot } from "./train_fixture.ts";
+import { job, snapshot, synthetic } from "./train_fixture.ts";
 
 const changes = [
   { over: { lr: 2e-2 }, field: "lr", values: "0.01 → 0.02" },
@@ -22,6 +22,8 @@ const changes = [
   { over: { seed: 4 }, field: "seed", values: "3 → 4" },
   { over: { batch: 2 }, field: "batch", values: "4 → 2" },
   { over: { da3: { reduction: 4 } }, field: "da3.reduction", values: "(unset) → 4" },
+  { over: { train: synthetic(8, 5) }, field: "data", values: "" },
+  { over: { train: synthetic(12, 1) }, field: "examples", values: "8 → 12" },
 ];
 
 Deno.test("--resume refuses a changed run, naming the field and both values; files unchanged", async () => {

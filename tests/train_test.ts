@@ -8,7 +8,15 @@ import { cpuRuntime, initParams } from "../mod.ts";
 import { CheckpointError, loadCheckpoint } from "../lib/io/checkpoint.ts";
 import { evaluate, methodGraphs, trainDomain, TrainingError } from "../lib/train/domain.ts";
 import { channelStats } from "../lib/data/mod.ts";
-import { backbone, backboneHash, injectingNaN, job, snapshot, synthetic } from "./train_fixture.ts";
+import {
+  backbone,
+  backboneHash,
+  hidingNaN,
+  injectingNaN,
+  job,
+  snapshot,
+  synthetic,
+} from "./train_fixture.ts";
 
 Deno.test("a domain checkpoint on the shared backbone reproduces its reported accuracy", async () => {
   const out = await Deno.makeTempDir();
@@ -72,6 +80,20 @@ Deno.test("a NaN weight stops the CPU run with TrainingError; every file is unch
   );
   assert.deepEqual(await snapshot(out), before);
   assert.equal((await loadCheckpoint(path, backboneHash)).meta.epoch, 1);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("a NaN gradient behind a finite loss stops the run after the update; files unchanged", async () => {
+  const out = await Deno.makeTempDir();
+  await trainDomain(job(out, { epochs: 1 }));
+  const before = await snapshot(out);
+  await assert.rejects(
+    () => trainDomain(job(out, { epochs: 2, resume: true, runtime: hidingNaN(cpuRuntime, 1) })),
+    (e: unknown) =>
+      e instanceof TrainingError &&
+      /\[0\] is NaN after the update at epoch 2 step 1/.test(e.message),
+  );
+  assert.deepEqual(await snapshot(out), before);
   await Deno.remove(out, { recursive: true });
 });
 

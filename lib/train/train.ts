@@ -30,6 +30,7 @@ import {
 import {
   type Checkpoint,
   CheckpointError,
+  type CheckpointMeta,
   loadCheckpoint,
   type RunRecord,
   saveCheckpoint,
@@ -153,6 +154,8 @@ export interface TrainSetup {
   readonly shapes: ReadonlyMap<string, Shape>;
   /** The run's configuration as stored with its checkpoints. */
   readonly run: RunRecord;
+  /** The augmentation of training batches (undefined: none). */
+  readonly augment?: Augment;
   /** Checkpoint paths, when the run writes any. */
   readonly paths?: { readonly epoch: string; readonly final: string };
 }
@@ -276,7 +279,7 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
     config: spec.config ?? {},
     augment: augment ?? null,
     examples: train.labels.length,
-    data: await digest(train.images, new Uint8Array(train.labels.buffer)),
+    data: await digest(train.images, train.labels),
     trainable: trainable.map((n) => `${n}[${shapes.get(n)}]`),
   });
   return {
@@ -292,6 +295,7 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
     trainable,
     shapes,
     run,
+    ...(augment ? { augment } : {}),
     ...(spec.out !== undefined
       ? { paths: checkpointPaths(spec.out, method.name, spec.data.domain) }
       : {}),
@@ -424,7 +428,6 @@ export async function trainEpoch(setup: TrainSetup, state: TrainState): Promise<
   const classes = spec.data.train.classes.length;
   const steps = Math.floor(spec.data.train.labels.length / spec.batch);
   const lrOf = (name: string) => spec.lr * graphs.lrScale(name);
-  const augment = spec.augment ?? DOMAINS.find((d) => d.name === spec.data.domain)?.augment;
   const show = spec.progress ?? writeProgress;
   let { params, optimizer, msTotal, msSteps } = state;
   const t0 = performance.now();
@@ -436,7 +439,7 @@ export async function trainEpoch(setup: TrainSetup, state: TrainState): Promise<
       epoch,
       dropLast: true,
       stats: setup.stats,
-      augment,
+      augment: setup.augment,
     })
   ) {
     const s0 = performance.now();
@@ -502,7 +505,7 @@ export async function saveEpoch(setup: TrainSetup, state: TrainState): Promise<v
   );
 }
 
-function checkpointMeta(setup: TrainSetup, epoch: number) {
+function checkpointMeta(setup: TrainSetup, epoch: number): CheckpointMeta {
   return {
     method: setup.method.name,
     domain: setup.spec.data.domain,
