@@ -8,6 +8,7 @@ import {
   balancedIndices,
   batches,
   blendWithPhotos,
+  canonicalOptions,
   channelStats,
   ChecksumError,
   classCounts,
@@ -212,6 +213,27 @@ Deno.test("canonical: centred padding and grayscale replication", () => {
   assertEquals(c.shape, [3, 32, 32]);
   assertEquals(c.images.subarray(0, 1024), c.images.subarray(1024, 2048));
   assertEquals(toCanonical(tiny(1, [1, 8, 8]), { fit: 20 }).shape, [3, 32, 32]);
+});
+
+Deno.test("image size per backbone: the 32×32 layout scaled, each image resampled once", async () => {
+  for (const name of ["fashion", "sklearn-digits", "mnist-m", "emoji-google"]) {
+    assertEquals(await loadEmbedded(name, { size: 32 }), await loadEmbedded(name), name);
+  }
+  const raw = await loadEmbedded("fashion", { canonical: false });
+  const big = await loadEmbedded("fashion", { size: 64 });
+  assertEquals(big.train.shape, [3, 64, 64]);
+  // 28×28 scaled to 56×56 (one bilinear resize) and padded by 4 on each side
+  const direct = toCanonical(raw.train, { size: 64, fit: 56 });
+  assertEquals(big.train.images, direct.images);
+  assertEquals(big.train.images.subarray(0, 4 * 64), new Uint8Array(4 * 64));
+  const digits = await loadEmbedded("sklearn-digits", { size: 64 });
+  assertEquals(digits.test.shape, [3, 64, 64]);
+  const emoji = await loadEmbedded("emoji-google", { canonical: false });
+  const emoji64 = await loadEmbedded("emoji-google", { size: 64 });
+  assertEquals(emoji64.train.images, emoji.train.images); // stored at 64: not resampled
+  assertEquals(canonicalOptions(domainInfo("emoji-google"), 64, 96), { size: 96, fit: 96 });
+  assertEquals(canonicalOptions(domainInfo("letters"), 28, 32), { size: 32 });
+  assertThrows(() => canonicalOptions(domainInfo("letters"), 28, 6.5), DataError, "image size");
 });
 
 Deno.test("balancedIndices: at most perClass of each class, sorted, distinct", () => {

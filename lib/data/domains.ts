@@ -10,7 +10,7 @@ import { blendWithPhotos } from "./derive.ts";
 import { EMOJI_CATEGORIES, EMOJI_METADATA_LICENCE, EMOJI_STYLES } from "./emoji.ts";
 import { DataError } from "./errors.ts";
 import { decodeIdx, type IdxArray } from "./idx.ts";
-import { toCanonical } from "./image.ts";
+import { CANONICAL_SIZE, type CanonicalOptions, toCanonical } from "./image.ts";
 import { type DataDir, type Manifest, readManifest, readVerified } from "./manifest.ts";
 
 /** What da3 knows about one domain. */
@@ -31,7 +31,7 @@ export interface DomainInfo {
   derivedFrom?: string;
   /** Label-preserving augmentation for training. */
   augment: Augment;
-  /** Resize to `fit`×`fit` before padding to 32×32 (small images). */
+  /** Resize to `fit`×`fit` before padding to 32×32 (small images; scaled with the delivered size). */
   fit?: number;
 }
 
@@ -137,8 +137,30 @@ export function domainInfo(name: string): DomainInfo {
 
 /** Options of {@linkcode loadDomainFrom}. */
 export interface LoadOptions {
-  /** Deliver 3×32×32 images (default true); false keeps the stored shape. */
+  /** Deliver 3×`size`×`size` images (default true); false keeps the stored shape. */
   canonical?: boolean;
+  /** Side of the delivered images (default 32, the ResNet-20's; 64 for a 64² backbone). */
+  size?: number;
+}
+
+/**
+ * How a domain's stored images (side `side`) become `size`×`size`: the 32×32
+ * layout scaled by `size`/32. Images smaller than 32 (and a domain's `fit`)
+ * scale with it and are padded, larger ones are resized to fill, so each
+ * image is resampled at most once from its stored pixels (not at all when
+ * its side already is the target: 28×28 at 32, the 64×64 emoji at 64).
+ */
+export function canonicalOptions(info: DomainInfo, side: number, size: number): CanonicalOptions {
+  if (!Number.isInteger(size) || size < 8) {
+    throw new DataError(info.name, `image size ${size}: need an integer of at least 8`);
+  }
+  const scale = size / CANONICAL_SIZE;
+  const target = info.fit
+    ? Math.round(info.fit * scale)
+    : side < CANONICAL_SIZE
+    ? Math.round(side * scale)
+    : size;
+  return target === side ? { size } : { size, fit: target };
 }
 
 async function readIdx(dir: DataDir, manifest: Manifest, rel: string): Promise<IdxArray> {
@@ -202,6 +224,6 @@ export async function loadDomainFrom(
   const train = await readSplit(dir, manifest, info, "train");
   const test = await readSplit(dir, manifest, info, "test");
   if (opts.canonical === false) return { train, test };
-  const fit = info.fit ? { fit: info.fit } : {};
-  return { train: toCanonical(train, fit), test: toCanonical(test, fit) };
+  const layout = canonicalOptions(info, train.shape[1], opts.size ?? CANONICAL_SIZE);
+  return { train: toCanonical(train, layout), test: toCanonical(test, layout) };
 }
