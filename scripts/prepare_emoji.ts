@@ -18,7 +18,7 @@ import { EXIT_CODES_HELP, InputError, runCli } from "../lib/cli/run.ts";
 import { defaultCacheDir } from "../lib/data/cache.ts";
 import { sha256Hex } from "../lib/data/checksum.ts";
 import { balancedIndices, classCounts, type Dataset, subset } from "../lib/data/dataset.ts";
-import { domainFiles, loadDomainFrom } from "../lib/data/domains.ts";
+import { domainFiles, groupsFile, loadDomainFrom } from "../lib/data/domains.ts";
 import {
   EMOJI_CATEGORIES,
   EMOJI_METADATA_LICENCE,
@@ -234,12 +234,14 @@ export function emojiFamilies(
 function datasetOf(
   style: StyleImages,
   entries: readonly EmojiEntry[],
+  groupIds: readonly number[],
   indices: readonly number[],
   split: string,
 ): Dataset {
   const size = 3 * EMOJI_SIZE * EMOJI_SIZE, images = new Uint8Array(indices.length * size);
   indices.forEach((i, k) => images.set(style.images[i], k * size));
   return {
+    groups: Uint32Array.from(indices, (i) => groupIds[i]),
     name: style.style.domain,
     classes: EMOJI_CATEGORIES,
     images,
@@ -287,6 +289,9 @@ class EmojiWriter {
     await this.write(labelsFile, await gzip(encodeIdx([n], ds.labels)));
     const json = JSON.stringify(records, null, 1) + "\n";
     await this.write(`${ds.name}/${split}-emoji.json`, new TextEncoder().encode(json));
+    if (!ds.groups) throw new DataError(ds.name, "emoji examples without family ids");
+    const groups = JSON.stringify(Array.from(ds.groups)) + "\n";
+    await this.write(groupsFile(ds.name, split), new TextEncoder().encode(groups));
   }
 
   async writeDomain(
@@ -376,10 +381,13 @@ export async function prepareEmojiCache(cache: string): Promise<Manifest> {
     EMOJI_SPLIT_SEED,
   );
   const at = (s: "train" | "test") => [...all.keys()].filter((i) => splits[i] === s);
+  const ids = new Map<string, number>();
+  for (const f of families) if (!ids.has(f)) ids.set(f, ids.size);
+  const groupIds = families.map((f) => ids.get(f)!);
   const w = new EmojiWriter(cache);
   for (const s of styles) {
     const part = (split: "train" | "test") => ({
-      ds: datasetOf(s, all, at(split), split),
+      ds: datasetOf(s, all, groupIds, at(split), split),
       records: recordsOf(all, families, at(split)),
     });
     await w.writeDomain(

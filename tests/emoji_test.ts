@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encode } from "fast-png";
-import { classCounts } from "../lib/data/dataset.ts";
+import { checkDataset, classCounts, subset } from "../lib/data/dataset.ts";
 import { domainInfo, loadDomainFrom } from "../lib/data/domains.ts";
 import { EMOJI_CATEGORIES, EMOJI_DOMAINS, EMOJI_STYLES } from "../lib/data/emoji.ts";
 import {
@@ -20,6 +20,9 @@ import {
 import { loadEmbedded } from "../lib/data/embedded.ts";
 import { ChecksumError, DataError } from "../lib/data/errors.ts";
 import { dataDirFromPath, readManifest, readVerified } from "../lib/data/manifest.ts";
+import { splitValidation } from "../lib/data/split.ts";
+import { holdOutGroups } from "../lib/data/split_groups.ts";
+import { mulberry32, permutation } from "../lib/rng.ts";
 import {
   compositeOnWhite,
   decodeEmojiPng,
@@ -321,5 +324,70 @@ Deno.test("embedded emoji: a corrupted file is a ChecksumError naming it", async
     await assertRejects(() => loadDomainFrom(dir, "emoji-google"), DataError, "missing");
   } finally {
     await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("embedded emoji: family ids arrive as groups, one per family, none in both splits", async () => {
+  for (const domain of EMOJI_DOMAINS) {
+    const { train, test } = await loadEmbedded(domain);
+    const dir = dataDirFromPath(EMBEDDED);
+    const manifest = await readManifest(dir);
+    const records = JSON.parse(
+      new TextDecoder().decode(await readVerified(dir, manifest, `${domain}/train-emoji.json`)),
+    ) as EmojiRecord[];
+    assert(train.groups && test.groups, `${domain} has groups`);
+    assertEquals(train.groups.length, train.labels.length);
+    const idOf = new Map<string, number>();
+    records.forEach((r, i) => {
+      assertEquals(idOf.get(r.family) ?? train.groups![i], train.groups![i], r.family);
+      idOf.set(r.family, train.groups![i]);
+    });
+    assertEquals(new Set(idOf.values()).size, idOf.size, "one id per family");
+    const trainIds = new Set(train.groups);
+    assert(Array.from(test.groups).every((g) => !trainIds.has(g)));
+    const picked = subset(train, [5, 2]);
+    assertEquals(Array.from(picked.groups!), [train.groups[5], train.groups[2]]);
+    assertThrows(
+      () => checkDataset({ ...train, groups: train.groups!.subarray(1) }),
+      DataError,
+      "group ids",
+    );
+  }
+});
+
+Deno.test("holdOutGroups: each group whole on one side; disjoint, covering, one left to train", () => {
+  const gen = fc.record({
+    members: fc.array(fc.tuple(fc.nat(3), fc.nat(15)), { minLength: 2, maxLength: 120 }),
+    share: fc.double({ min: 0, max: 0.9, noNaN: true }),
+    seed: fc.integer(),
+  });
+  fc.assert(fc.property(gen, ({ members, share, seed }) => {
+    const labels = Uint8Array.from(members, ([l]) => l);
+    const groups = Uint32Array.from(members, ([, g]) => g);
+    const counts = [0, 1, 2, 3].map((k) => labels.filter((l) => l === k).length);
+    const quotas = counts.map((c) => Math.floor(c * share));
+    const order = permutation(labels.length, mulberry32(seed));
+    const { train, validation } = holdOutGroups(labels, groups, quotas, order);
+    const all = [...train, ...validation].sort((a, b) => a - b);
+    assertEquals(all, [...labels.keys()]);
+    assert(train.length >= 1);
+    const side = new Map<number, boolean>();
+    const held = new Set(validation);
+    groups.forEach((g, i) => {
+      assertEquals(side.get(g) ?? held.has(i), held.has(i), `group ${g} split`);
+      side.set(g, held.has(i));
+    });
+    assertEquals(Array.from(train), [...train].sort((a, b) => a - b));
+  }));
+});
+
+Deno.test("splitValidation: the emoji training set is carved by family", async () => {
+  const { train } = await loadEmbedded("emoji-twitter");
+  for (const seed of [1, 2, 3]) {
+    const { train: fit, validation } = splitValidation(train, 0.2, seed);
+    assertEquals(fit.labels.length + validation.labels.length, train.labels.length);
+    assert(validation.labels.length >= 18, `${validation.labels.length} held out`);
+    const fitIds = new Set(fit.groups);
+    assert(Array.from(validation.groups!).every((g) => !fitIds.has(g)), `seed ${seed}`);
   }
 });

@@ -25,6 +25,12 @@ export interface Dataset {
   derivedFrom?: string;
   /** Where the data comes from (package, file, construction). */
   source: string;
+  /**
+   * Near-duplicate groups (e.g. emoji families), one id per example: a split
+   * of this set keeps each group on one side. Absent when every example
+   * stands alone.
+   */
+  groups?: Uint32Array;
 }
 
 /** A domain's training and test sets. */
@@ -54,6 +60,9 @@ export function checkDataset(ds: Dataset): Dataset {
       `${ds.images.length} pixel values for ${n} labels of shape [${ds.shape}] (need ${n * size})`,
     );
   }
+  if (ds.groups && ds.groups.length !== n) {
+    throw new DataError(ds.name, `${ds.groups.length} group ids for ${n} labels`);
+  }
   const k = ds.classes.length;
   for (let i = 0; i < n; i++) {
     if (ds.labels[i] >= k) {
@@ -73,7 +82,8 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
     images.set(ds.images.subarray(j * size, (j + 1) * size), i * size);
     labels[i] = ds.labels[j];
   }
-  return { ...ds, images, labels };
+  const groups = ds.groups && Uint32Array.from(indices, (j) => ds.groups![j]);
+  return { ...ds, images, labels, ...(groups ? { groups } : {}) };
 }
 
 /** How many examples each class has. */

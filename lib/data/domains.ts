@@ -45,6 +45,15 @@ export function domainFiles(
   return [`${name}/${split}-images.idx.gz`, `${name}/${split}-labels.idx.gz`];
 }
 
+/**
+ * Per-example group ids of a split (a JSON array of integers), for domains
+ * whose examples come in near-duplicate groups (the emoji families); loaded
+ * into {@linkcode Dataset.groups} when the manifest lists it.
+ */
+export function groupsFile(name: string, split: "train" | "test"): string {
+  return `${name}/${split}-groups.json`;
+}
+
 /** The colour photos MNIST-M-style blends take their patches from, `[n, 3, H, W]`. */
 export const PHOTOS_FILE = "photos/images.idx.gz";
 
@@ -190,6 +199,9 @@ async function readStored(
       } × [${entry.shape}])`,
     );
   }
+  const groups = manifest.files[groupsFile(info.name, split)]
+    ? await readGroups(dir, manifest, groupsFile(info.name, split))
+    : undefined;
   return checkDataset({
     name: info.name,
     classes: info.classes,
@@ -198,7 +210,23 @@ async function readStored(
     shape: [c, h, w],
     source: entry.source,
     ...(entry.derivedFrom ? { derivedFrom: entry.derivedFrom } : {}),
+    ...(groups ? { groups } : {}),
   });
+}
+
+async function readGroups(dir: DataDir, manifest: Manifest, rel: string): Promise<Uint32Array> {
+  const file = `${dir.label}/${rel}`;
+  let ids: unknown;
+  try {
+    ids = JSON.parse(new TextDecoder().decode(await readVerified(dir, manifest, rel)));
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(file, `not JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(ids) || !ids.every((g) => Number.isInteger(g) && g >= 0 && g < 2 ** 32)) {
+    throw new DataError(file, "not an array of group ids (integers ≥ 0)");
+  }
+  return Uint32Array.from(ids as number[]);
 }
 
 async function readSplit(

@@ -18,4 +18,5 @@ export * from "./idx.ts";
 export * from "./image.ts";
 export * from "./manifest.ts";
 export * from "./split.ts";
+export * from "./split_groups.ts";
 export * from "../rng.ts";

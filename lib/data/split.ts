@@ -5,7 +5,8 @@
  * train on are exactly the rest.
  * @module
  */
-import { type Dataset, subset } from "./dataset.ts";
+import { classCounts, type Dataset, subset } from "./dataset.ts";
+import { holdOutGroups } from "./split_groups.ts";
 import { DataError } from "./errors.ts";
 import { mixSeeds, mulberry32, permutation } from "../rng.ts";
 
@@ -105,9 +106,22 @@ export function carveValidation(
   return { train, validation };
 }
 
-/** Divides a training set into the examples to fit on and a validation split (see {@linkcode carveValidation}). */
+/**
+ * Divides a training set into the examples to fit on and a validation split
+ * (see {@linkcode carveValidation}). A set with near-duplicate groups
+ * (`ds.groups`, the emoji families) is carved group by group, each group
+ * whole on one side ({@linkcode holdOutGroups}), so the validation size is
+ * close to `size` (whole groups: up to a group more per class).
+ */
 export function splitValidation(ds: Dataset, size: number, seed: number): TrainValidation {
-  validationCount(ds.labels.length, size, `${ds.name} training split`);
-  const { train, validation } = carveValidation(ds.labels, ds.classes.length, size, seed);
+  const total = validationCount(ds.labels.length, size, `${ds.name} training split`);
+  const { train, validation } = ds.groups
+    ? holdOutGroups(
+      ds.labels,
+      ds.groups,
+      stratifiedQuotas(classCounts(ds), total),
+      permutation(ds.labels.length, mulberry32(mixSeeds(seed, SPLIT_SALT))),
+    )
+    : carveValidation(ds.labels, ds.classes.length, size, seed);
   return { train: subset(ds, train), validation: subset(ds, validation) };
 }
