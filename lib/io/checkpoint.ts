@@ -165,8 +165,8 @@ function checkpointRun(path: string, json: string): RunRecord {
 
 /**
  * Reads a checkpoint and checks that it adapts the backbone with hash
- * `backbone` (a mismatch is a CheckpointError naming both hashes) and that
- * every stored value is finite.
+ * `backbone` (a mismatch is a CheckpointError naming both hashes), that its
+ * metadata names the method and domain, and that every stored value is finite.
  */
 export async function loadCheckpoint(path: string, backbone: string): Promise<Checkpoint> {
   const { tensors, metadata } = await readSafetensorsFile(path);
@@ -179,6 +179,11 @@ export async function loadCheckpoint(path: string, backbone: string): Promise<Ch
         backbone.slice(0, 12)
       }…`,
     );
+  }
+  for (const field of ["method", "domain"]) {
+    if (metadata[field] === undefined) {
+      throw new CheckpointError(`${path}: the metadata has no ${field}`);
+    }
   }
   const epoch = Number(metadata.epoch);
   if (!Number.isInteger(epoch) || epoch < 0) {
