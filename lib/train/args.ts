@@ -159,11 +159,17 @@ export async function trainConfigFromArgs(args: readonly string[]): Promise<Trai
       const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
       throw new InputError(config, `config file: ${why}`, hint);
     }
+    let json: unknown;
     try {
-      file = JSON.parse(text);
+      json = JSON.parse(text);
     } catch (e) {
       throw new InputError(config, `config file is not JSON: ${(e as Error).message}`, hint);
     }
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+      const what = Array.isArray(json) ? "an array" : JSON.stringify(json);
+      throw new InputError(config, `config file holds ${what}, not a JSON object`, hint);
+    }
+    file = json as Record<string, unknown>;
   }
   const da3 = file.da3 && raw.da3 ? { da3: { ...file.da3 as object, ...raw.da3 as object } } : {};
   return validate({ ...file, ...raw, ...da3 }, raw, flags, config);
