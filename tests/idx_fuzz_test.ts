@@ -5,12 +5,21 @@
  * under the IDX layout, or throw DataError naming the file; gzip-compressed
  * files either give the original values (gzip's CRC-32 and length guard
  * them) or DataError. Never another exception; the parsed data is a view of
- * the input (no allocation). `DA3_FUZZ_RUNS` sets the case count.
+ * the input (no allocation), and decompression stops at its byte limit.
+ * `DA3_FUZZ_RUNS` sets the case count.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DataError } from "../lib/data/errors.ts";
-import { decodeIdx, encodeIdx, gzip, type IdxArray, parseIdx } from "../lib/data/idx.ts";
+import {
+  decodeIdx,
+  encodeIdx,
+  gunzip,
+  gzip,
+  type IdxArray,
+  MAX_GUNZIP_BYTES,
+  parseIdx,
+} from "../lib/data/idx.ts";
 import { FUZZ_RUNS, type LengthField, mutate, mutationsOf, sameBytes } from "./fuzz_mutations.ts";
 
 /** A valid unsigned-byte IDX file of rank 1 to 4. */
@@ -115,4 +124,28 @@ Deno.test(`IDX fuzz: mutated gzip files give the original values or DataError`, 
     ),
     { numRuns: Math.max(50, FUZZ_RUNS >> 2) },
   );
+});
+
+Deno.test("gunzip stops at its byte limit: a 40 MB gzip bomb under a 1 MB limit is a DataError", async () => {
+  assert.equal(MAX_GUNZIP_BYTES, 1_000_000_000);
+  const bomb = await gzip(encodeIdx([40_000_000], new Uint8Array(40_000_000)));
+  assert.ok(bomb.length < 100_000, `${bomb.length} bytes`);
+  const rss = Deno.memoryUsage().rss;
+  for (
+    const run of [
+      () => decodeIdx(bomb, "bomb.idx.gz", 1_000_000),
+      () => gunzip(bomb, "bomb.gz", 1_000_000),
+    ]
+  ) {
+    await assert.rejects(run, (e: unknown) => {
+      assert.ok(e instanceof DataError);
+      assert.ok(e.message.includes("more than 1000000 bytes"), e.message);
+      return true;
+    });
+  }
+  assert.ok(Deno.memoryUsage().rss - rss < 30e6, "resident memory grew by more than 30 MB");
+  const small = encodeIdx([3], Uint8Array.of(1, 2, 3));
+  assert.deepEqual((await decodeIdx(await gzip(small), "ok.gz", small.length)).dims, [3]);
+  const tight = await gzip(small);
+  await assert.rejects(() => decodeIdx(tight, "tight.gz", small.length - 1), DataError);
 });

@@ -68,13 +68,59 @@ async function pipe(bytes: Uint8Array, stream: CompressionStream | Decompression
   return new Uint8Array(await out.arrayBuffer());
 }
 
-/** Decompresses gzip bytes; throws {@linkcode DataError} naming `file` when corrupt or truncated. */
-export async function gunzip(bytes: Uint8Array, file: string): Promise<Uint8Array> {
+/**
+ * The most bytes {@linkcode gunzip} produces by default: 1 GB (10^9), above
+ * any IDX file da3 reads (MNIST's training images are 47 MB), so a small
+ * hostile file cannot make it allocate without bound.
+ */
+export const MAX_GUNZIP_BYTES = 1_000_000_000;
+
+/** Compressed bytes fed to the decompressor at a time (deflate expands them at most 1032×). */
+const GUNZIP_SLICE = 4096;
+
+/**
+ * Decompresses gzip bytes, stopping at `maxBytes` of output (it holds at most
+ * `maxBytes` plus one slice's output, ≤ 4.3 MB, before stopping); throws
+ * {@linkcode DataError} naming `file` when corrupt, truncated or larger.
+ */
+export async function gunzip(
+  bytes: Uint8Array,
+  file: string,
+  maxBytes: number = MAX_GUNZIP_BYTES,
+): Promise<Uint8Array> {
+  // Fed in small slices on demand: the stream emits all the output of an input chunk at once.
+  let fed = 0;
+  const input = new ReadableStream<Uint8Array<ArrayBuffer>>({
+    pull(c) {
+      if (fed >= bytes.length) c.close();
+      else c.enqueue(bytes.slice(fed, fed += GUNZIP_SLICE) as Uint8Array<ArrayBuffer>);
+    },
+  }, { highWaterMark: 0 });
+  const reader = input.pipeThrough(new DecompressionStream("gzip")).getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
   try {
-    return await pipe(bytes, new DecompressionStream("gzip"));
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel();
+        throw new DataError(file, `gzip data decompresses to more than ${maxBytes} bytes`);
+      }
+      chunks.push(value);
+    }
   } catch (e) {
+    if (e instanceof DataError) throw e;
     throw new DataError(file, `corrupt or truncated gzip data (${(e as Error).message})`);
   }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** Compresses bytes with gzip. */
@@ -82,7 +128,11 @@ export function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   return pipe(bytes, new CompressionStream("gzip"));
 }
 
-/** Parses IDX bytes that may be gzip-compressed. */
-export async function decodeIdx(bytes: Uint8Array, file: string): Promise<IdxArray> {
-  return parseIdx(isGzip(bytes) ? await gunzip(bytes, file) : bytes, file);
+/** Parses IDX bytes that may be gzip-compressed (at most `maxBytes` once decompressed). */
+export async function decodeIdx(
+  bytes: Uint8Array,
+  file: string,
+  maxBytes: number = MAX_GUNZIP_BYTES,
+): Promise<IdxArray> {
+  return parseIdx(isGzip(bytes) ? await gunzip(bytes, file, maxBytes) : bytes, file);
 }
