@@ -1,5 +1,5 @@
 /**
- * WGSL for element-wise ops: relu, its packed mask and gradient, sigmoid and
+ * WGSL for element-wise ops: relu and relu6, their packed masks and gradient, sigmoid and
  * its gradient, scale, fill, and the copy behind reshape. Bindings follow
  * `wgsl.ts`: inputs, then the output.
  * @module
@@ -40,30 +40,57 @@ export function fill(count: number, value: number): Kernel {
 }
 
 /**
- * The packed mask `y > 0`: bit `i % 32` of word `i >> 5`. One thread per
- * word, so no atomics are needed; bits past `count` stay 0.
+ * A packed mask: bit `i % 32` of word `i >> 5` set where `cond` holds. One
+ * thread per word, so no atomics are needed; bits past `count` stay 0.
+ * `cond(v, zero)` spells the test for a `f32` or a `vec4<f32>` `v`.
  */
-export function reluMask(count: number): Kernel {
+function packedMask(
+  name: string,
+  count: number,
+  cond: (v: string, splat: (c: number) => string) => string,
+): Kernel {
   const words = Math.ceil(count / 32);
   if (count % 32 === 0) {
     const decls = bindings([["y", "vec4<f32>"], ["mask", "u32"]]);
     // Quad q of the word holds bits 4q..4q+3; the bits are disjoint, so their sum is their union.
     const quads = Array.from({ length: 8 }, (_, q) => {
       const bits = [1, 2, 4, 8].map((b) => `${(b << (4 * q)) >>> 0}u`).join(", ");
-      const set = `select(vec4<u32>(0u), vec4<u32>(${bits}), y[i * 8u + ${q}u] > vec4<f32>(0.0f))`;
+      const test = cond(`y[i * 8u + ${q}u]`, (c) => `vec4<f32>(${f32(c)})`);
+      const set = `select(vec4<u32>(0u), vec4<u32>(${bits}), ${test})`;
       return `  m = m | dot(${set}, vec4<u32>(1u));`;
     });
-    return perIndex("reluMask", decls, words, `  var m = 0u;\n${quads.join("\n")}\n  mask[i] = m;`);
+    return perIndex(name, decls, words, `  var m = 0u;\n${quads.join("\n")}\n  mask[i] = m;`);
   }
   const decls = bindings([["y", "f32"], ["mask", "u32"]]);
   const body = `  var m = 0u;
   let base = i * 32u;
   for (var b = 0u; b < 32u; b = b + 1u) {
     let k = base + b;
-    if (k < ${u32(count)} && y[k] > 0.0f) { m = m | (1u << b); }
+    if (k < ${u32(count)}) { if (${cond("y[k]", f32)}) { m = m | (1u << b); } }
   }
   mask[i] = m;`;
-  return perIndex("reluMask", decls, words, body);
+  return perIndex(name, decls, words, body);
+}
+
+/** The packed mask `y > 0` of a ReLU output. */
+export function reluMask(count: number): Kernel {
+  return packedMask("reluMask", count, (v, c) => `${v} > ${c(0)}`);
+}
+
+/** The packed mask `0 < y < 6` of a ReLU6 output. */
+export function relu6Mask(count: number): Kernel {
+  return packedMask("relu6Mask", count, (v, c) => `(${v} > ${c(0)}) & (${v} < ${c(6)})`);
+}
+
+/** `y = min(max(x, 0), 6)` (NaN gives 0, as on the CPU); `vec4`s when `count % 4 == 0`. */
+export function relu6(count: number): Kernel {
+  if (count % 4 !== 0) {
+    return unary("relu6", count, "select(0.0f, select(6.0f, v, v < 6.0f), v > 0.0f)");
+  }
+  const decls = bindings([["x", "vec4<f32>"], ["y", "vec4<f32>"]]);
+  const z = "vec4<f32>(0.0f)", six = "vec4<f32>(6.0f)";
+  const body = `  let v = x[i];\n  y[i] = select(${z}, select(${six}, v, v < ${six}), v > ${z});`;
+  return perIndex("relu6", decls, count / 4, body);
 }
 
 /** `dx = dy` where the mask bit is set, 0 elsewhere. */

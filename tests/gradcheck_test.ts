@@ -41,6 +41,7 @@ import {
   type Tensor,
   upsampleNearest,
 } from "../mod.ts";
+import { relu6, scale, zeroPad2d } from "../lib/graph/mod.ts";
 import { rng } from "../lib/runtime/params.ts";
 
 type Step = { op: number; a: number; b: number; trainable: boolean };
@@ -93,6 +94,10 @@ function applyStep(x: Tensor, s: Step, i: number): Tensor {
         return maxPool2d(x, { kernel: 2 + (s.a % 2), stride: 1 + (s.b % 2), padding: s.b % 2 });
       case 10:
         return upsampleNearest(x, 2);
+      case 11:
+        return relu6(scale(x, 4 + (s.a % 4)));
+      case 12:
+        return zeroPad2d(x, [s.a % 2, s.b % 3, (s.a >> 1) % 2, s.b % 2]);
       default:
         return add(x, conv2d(relu(x), p([c, c, 3, 3]), { padding: 1 }));
     }
@@ -159,7 +164,7 @@ function close(a: number, n: number, loss: number, h = 2e-3): boolean {
 }
 
 const stepArb = fc.record({
-  op: fc.integer({ min: 0, max: 11 }),
+  op: fc.integer({ min: 0, max: 13 }),
   a: fc.nat(30),
   b: fc.nat(30),
   trainable: fc.boolean(),

@@ -18,6 +18,7 @@ import {
   conv2d,
   conv2dGradInput,
   conv2dGradWeight,
+  crop2d,
   fill,
   globalAvgPool,
   type Graph,
@@ -34,6 +35,8 @@ import {
   type OpName,
   param,
   relu,
+  relu6,
+  relu6Mask,
   reluGrad,
   reluMask,
   reshape,
@@ -44,6 +47,7 @@ import {
   sumTo,
   type Tensor,
   upsampleNearest,
+  zeroPad2d,
 } from "../lib/graph/mod.ts";
 import { executeCpu } from "../lib/runtime/cpu/mod.ts";
 import type { TensorData } from "../lib/runtime/data.ts";
@@ -141,7 +145,7 @@ gpuTest("every op but the fed sources has a WebGPU lowering", () => {
 });
 
 gpuTest(
-  "elementwise: relu, reluMask, reluGrad, sigmoid(+grad), scale, fill, reshape, binarize",
+  "elementwise: relu, reluMask, reluGrad, relu6(+mask), sigmoid(+grad), scale, fill, reshape, binarize",
   async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -156,6 +160,8 @@ gpuTest(
             relu(x),
             reluMask(x),
             reluGrad(dy, reluMask(x)),
+            relu6(scale(x, 3)),
+            relu6Mask(scale(x, 3)),
             y,
             sigmoidGrad(dy, y),
             scale(x, k),
@@ -172,6 +178,22 @@ gpuTest(
     );
   },
 );
+
+gpuTest("zeroPad2d and crop2d: any border on any side", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(dim, { minLength: 4, maxLength: 4 }),
+      fc.tuple(fc.nat(2), fc.nat(2), fc.nat(2), fc.nat(2)),
+      seed,
+      async (s, pads, sd) => {
+        const x = input("x", s);
+        const y = zeroPad2d(x, pads);
+        await same(graph(y, crop2d(input("dy", y.shape), pads, s)), sd);
+      },
+    ),
+    { numRuns: RUNS },
+  );
+});
 
 /** An operand that broadcasts onto `out`: some axes squashed to 1, some leading axes dropped. */
 const operand = (out: Shape) =>

@@ -37,6 +37,8 @@ export {
 } from "./ops/conv2d.ts";
 export { batchNorm, type BatchNormOptions, type BatchNormParams } from "./ops/batch_norm.ts";
 export { relu, reluGrad, reluMask } from "./ops/relu.ts";
+export { relu6, relu6Mask } from "./ops/relu6.ts";
+export { crop2d, type Pads, zeroPad2d } from "./ops/pad.ts";
 export { sigmoid, sigmoidGrad } from "./ops/sigmoid.ts";
 export {
   avgPool2d,

@@ -31,6 +31,12 @@ export const OP_NAMES = [
   "relu",
   "reluMask",
   "reluGrad",
+  // relu6.ts
+  "relu6",
+  "relu6Mask",
+  // pad.ts
+  "zeroPad2d",
+  "crop2d",
   // sigmoid.ts
   "sigmoid",
   "sigmoidGrad",

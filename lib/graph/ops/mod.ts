@@ -15,7 +15,9 @@ import { LOSS_OPS } from "./loss.ts";
 import { MATMUL_OPS } from "./matmul.ts";
 import { POOL_OPS } from "./pool.ts";
 import { REDUCE_OPS } from "./reduce.ts";
+import { PAD_OPS } from "./pad.ts";
 import { RELU_OPS } from "./relu.ts";
+import { RELU6_OPS } from "./relu6.ts";
 import { RESHAPE_OPS } from "./reshape.ts";
 import { SIGMOID_OPS } from "./sigmoid.ts";
 import { SOURCE_OPS } from "./source.ts";
@@ -28,6 +30,8 @@ export const OPS: { readonly [K in OpName]: OpDef } = {
   ...CONV2D_OPS,
   ...BATCH_NORM_OPS,
   ...RELU_OPS,
+  ...RELU6_OPS,
+  ...PAD_OPS,
   ...SIGMOID_OPS,
   ...POOL_OPS,
   ...REDUCE_OPS,

@@ -8,6 +8,7 @@ import {
   convGeometryOf,
   numel,
   type OpName,
+  type Pads,
   type PoolAttrs,
   type Tensor,
 } from "../../graph/mod.ts";
@@ -16,6 +17,7 @@ import { binarize } from "../../../kernels/binarize.ts";
 import * as broadcast from "../../../kernels/broadcast.ts";
 import * as elementwise from "../../../kernels/elementwise.ts";
 import * as loss from "../../../kernels/loss.ts";
+import * as pad from "../../../kernels/pad.ts";
 import * as pool from "../../../kernels/pool.ts";
 import * as reduce from "../../../kernels/reduce.ts";
 import { matmul } from "../../../kernels/matmul.ts";
@@ -74,6 +76,10 @@ export const LOWERINGS = {
   relu: (n) => one(elementwise.relu(count(n))),
   reluMask: (n) => one(elementwise.reluMask(count(n))),
   reluGrad: (n) => one(elementwise.reluGrad(count(n))),
+  relu6: (n) => one(elementwise.relu6(count(n))),
+  relu6Mask: (n) => one(elementwise.relu6Mask(count(n))),
+  zeroPad2d: (n) => one(pad.zeroPad2d(n.inputs[0].shape, n.attrs.pads as unknown as Pads)),
+  crop2d: (n) => one(pad.crop2d(n.shape, n.attrs.pads as unknown as Pads)),
   sigmoid: (n) => one(elementwise.sigmoid(count(n))),
   sigmoidGrad: (n) => one(elementwise.sigmoidGrad(count(n))),
   avgPool2d: (n) => one(pool.avgPool2d(poolGeometry(n.inputs[0].shape, n.shape, n))),

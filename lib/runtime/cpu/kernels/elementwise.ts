@@ -1,5 +1,5 @@
 /**
- * Unary element-wise kernels: ReLU and its mask, sigmoid, scaling, fill.
+ * Unary element-wise kernels: ReLU and ReLU6 and their masks, sigmoid, scaling, fill.
  * Each writes element `i` after reading element `i`, so it may run in place.
  * @module
  */
@@ -25,6 +25,15 @@ export const relu: CpuKernel = unary((v) => (v > 0 ? v : 0));
 export const reluMask: CpuKernel = (_, [ya], out) => {
   const y = f32(ya), mask = (out as Uint32Array).fill(0);
   for (let i = 0; i < y.length; i++) if (y[i] > 0) mask[i >>> 5] |= 1 << (i & 31);
+};
+
+/** min(max(x, 0), 6); NaN gives 0 like ReLU. */
+export const relu6: CpuKernel = unary((v) => (v > 0 ? (v < 6 ? v : 6) : 0));
+
+/** Bit i%32 of word i>>5 is set where 0 < y < 6. */
+export const relu6Mask: CpuKernel = (_, [ya], out) => {
+  const y = f32(ya), mask = (out as Uint32Array).fill(0);
+  for (let i = 0; i < y.length; i++) if (y[i] > 0 && y[i] < 6) mask[i >>> 5] |= 1 << (i & 31);
 };
 
 /** dy where the mask bit is set. */

@@ -12,6 +12,7 @@ import * as loss from "./loss.ts";
 import * as matmul from "./matmul.ts";
 import * as pool from "./pool.ts";
 import * as reduce from "./reduce.ts";
+import * as pad from "./pad.ts";
 import { binarize } from "./binarize.ts";
 
 /**
@@ -31,6 +32,10 @@ export const CPU_KERNELS = {
   relu: elementwise.relu,
   reluMask: elementwise.reluMask,
   reluGrad: elementwise.reluGrad,
+  relu6: elementwise.relu6,
+  relu6Mask: elementwise.relu6Mask,
+  zeroPad2d: pad.zeroPad2d,
+  crop2d: pad.crop2d,
   sigmoid: elementwise.sigmoid,
   sigmoidGrad: elementwise.sigmoidGrad,
   conv2d: conv.conv2d,
