@@ -4,10 +4,14 @@
  * {@linkcode Adaptor} functions that decide how they are built.
  * @module
  */
-import type { Tensor } from "../graph/mod.ts";
+import type { Pads, Tensor } from "../graph/mod.ts";
 
-/** Where a conv→BN pair sits in the network. */
-export type PairRole = "stem" | "main" | "shortcut";
+/**
+ * Where a conv→BN pair sits in the network: the stem, a block's main path, a
+ * block's projection shortcut, or a head pair after the last block (e.g.
+ * MobileNetV2's `Conv_1`).
+ */
+export type PairRole = "stem" | "main" | "shortcut" | "head";
 
 /**
  * One conv→BN pair of a backbone, described by its parameter names and
@@ -26,8 +30,17 @@ export interface ConvBnSpec {
   readonly kernel: number;
   /** Stride (both axes). */
   readonly stride: number;
-  /** Zero padding (both axes). */
+  /** Zero padding (both axes); with `pads`, the symmetric padding giving the same output size. */
   readonly padding: number;
+  /**
+   * Exact zero padding `[top, bottom, left, right]` of the pair's own conv
+   * where it is asymmetric (TF 'same' at stride 2: `[0, 1, 0, 1]`); absent: `padding`.
+   */
+  readonly pads?: Pads;
+  /** Channel groups of the conv (default 1; a depthwise conv has `inChannels`). */
+  readonly groups?: number;
+  /** Batch-norm ε (default 1e-5, PyTorch's; Keras uses 1e-3). */
+  readonly bnEps?: number;
   /** The stem, a pair on a block's main path, or a block's projection shortcut. */
   readonly role: PairRole;
   /** Position on the block's main path (0 for the stem and shortcuts). */
@@ -40,8 +53,11 @@ export interface ConvBnSpec {
 export interface BlockSpec {
   /** Parameter prefix, e.g. `layer3.1`. */
   readonly name: string;
-  /** `basic` (two 3×3 convs) or `bottleneck` (1×1, 3×3, 1×1). */
-  readonly kind: "basic" | "bottleneck";
+  /**
+   * `basic` (two 3×3 convs), `bottleneck` (1×1, 3×3, 1×1) or `inverted`
+   * (MobileNetV2: 1×1 expand, 3×3 depthwise, linear 1×1 project).
+   */
+  readonly kind: "basic" | "bottleneck" | "inverted";
   /** Channels into the block. */
   readonly inChannels: number;
   /** Channels out of the block. */
@@ -52,6 +68,8 @@ export interface BlockSpec {
   readonly pairs: readonly ConvBnSpec[];
   /** The 1×1 conv + BN projection where the shape changes, else null (identity). */
   readonly shortcut: ConvBnSpec | null;
+  /** False for a block with no skip connection at all (an inverted block whose shape changes); default true. */
+  readonly residual?: boolean;
 }
 
 /** What an adaptor knows when it builds a pair. */

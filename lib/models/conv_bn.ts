@@ -3,7 +3,7 @@
  * trainable: the conv weight, the BN affine parameters, and BN statistics.
  * @module
  */
-import { batchNorm, conv2d, param, type Tensor } from "../graph/mod.ts";
+import { batchNorm, conv2d, param, type Tensor, zeroPad2d } from "../graph/mod.ts";
 import type { ConvBnSpec } from "./adaptor.ts";
 
 /**
@@ -25,19 +25,28 @@ export interface ConvBnOptions {
   readonly beforeBn?: (convOut: Tensor) => Tensor;
 }
 
-/** The conv weight parameter of a pair, `[out, in, k, k]`, He-initialised. */
+/** The conv weight parameter of a pair, `[out, in/groups, k, k]`, He-initialised. */
 export function convWeight(pair: ConvBnSpec, trainable: boolean): Tensor {
   const { outChannels: o, inChannels: i, kernel: k } = pair;
-  return param(`${pair.conv}.weight`, [o, i, k, k], { trainable, init: "he" });
+  const g = pair.groups ?? 1;
+  return param(`${pair.conv}.weight`, [o, i / g, k, k], { trainable, init: "he" });
 }
 
-/** The convolution of a pair with weight `w`. */
+/** The convolution of a pair with weight `w` (its exact `pads` first, where it has them). */
 export function pairConv(x: Tensor, pair: ConvBnSpec, w: Tensor): Tensor {
-  return conv2d(x, w, { stride: pair.stride, padding: pair.padding });
+  const groups = pair.groups ?? 1;
+  if (pair.pads) return conv2d(zeroPad2d(x, pair.pads), w, { stride: pair.stride, groups });
+  return conv2d(x, w, { stride: pair.stride, padding: pair.padding, groups });
 }
 
 /** Batch norm parameters named like torchvision: `weight`, `bias`, `running_mean`, `running_var`. */
-export function bnLayer(x: Tensor, prefix: string, c: number, training: BnTraining): Tensor {
+export function bnLayer(
+  x: Tensor,
+  prefix: string,
+  c: number,
+  training: BnTraining,
+  eps?: number,
+): Tensor {
   const gammaTrainable = training === "affine" || training === "batch";
   const betaTrainable = training !== "frozen";
   const p = {
@@ -46,7 +55,7 @@ export function bnLayer(x: Tensor, prefix: string, c: number, training: BnTraini
     mean: param(`${prefix}.running_mean`, [c], { trainable: false, init: "zeros" }),
     variance: param(`${prefix}.running_var`, [c], { trainable: false, init: "ones" }),
   };
-  return batchNorm(x, p, { mode: training === "batch" ? "batch" : "eval" });
+  return batchNorm(x, p, { mode: training === "batch" ? "batch" : "eval", eps });
 }
 
 /** `bn(conv(x))` for a pair, with the given trainability. */
@@ -54,5 +63,5 @@ export function convBnLayer(x: Tensor, pair: ConvBnSpec, options: ConvBnOptions 
   const w = convWeight(pair, options.trainableConv ?? false);
   const y = pairConv(x, pair, options.weight ? options.weight(w) : w);
   const pre = options.beforeBn ? options.beforeBn(y) : y;
-  return bnLayer(pre, pair.bn, pair.outChannels, options.bn ?? "frozen");
+  return bnLayer(pre, pair.bn, pair.outChannels, options.bn ?? "frozen", pair.bnEps);
 }

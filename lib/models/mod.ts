@@ -10,3 +10,4 @@ export * from "./head.ts";
 export * from "./model.ts";
 export * from "./resnet_cifar.ts";
 export * from "./resnet_imagenet.ts";
+export * from "./mobilenet_v2.ts";
