@@ -198,6 +198,35 @@ Deno.test("tfjs reader: NaN or infinite quantisation scale and min are refused",
   );
 });
 
+Deno.test("tfjs reader: a NaN or infinite weight value names the shard and the layer", () => {
+  rejects(
+    (_, s) => {
+      const b = s.get("g2-shard1of1")!.slice();
+      new DataView(b.buffer).setFloat32(4, NaN, true);
+      s.set("g2-shard1of1", b);
+    },
+    "g2-shard1of1",
+    "fc",
+    /weight fc\/kernel\[1\] is NaN \(as float32\)/,
+  );
+  rejects(
+    (_, s) => {
+      const b = s.get("g1-shard2of2")!.slice();
+      b.set([0x00, 0x7c], 48 - 30); // float16 +Infinity as bn/gamma[0], past shard 1's 30 bytes
+      s.set("g1-shard2of2", b);
+    },
+    "g1-shard1of2+g1-shard2of2",
+    "bn",
+    /bn\/gamma\[0\] is Infinity \(as float16\)/,
+  );
+  rejects(
+    (j) => (W1(j)[0].quantization.scale = 1e308),
+    "g1-shard1of2+g1-shard2of2",
+    "conv",
+    /is Infinity \(as uint8\)/,
+  );
+});
+
 Deno.test("tfjs reader: weights that do not fit their layer are refused before decoding", () => {
   rejects((j) => (W1(j)[0].shape = [2, 2, 3, 5]), "model.json", "conv", /does not fit the config/);
   rejects((j) => (W1(j)[1].name = "bn/gama"), "model.json", "bn", /unexpected weight bn\/gama/);

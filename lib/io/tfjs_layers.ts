@@ -6,10 +6,11 @@
  * TF.js dequantises). Each manifest group's shards are concatenated and its
  * weights laid out back to back in manifest order; the group's bytes must be
  * exactly the shards' bytes. Layer classes, weight names and shapes are
- * checked against the Keras config before any weight is decoded; every
- * fault is a {@linkcode TfjsModelError} naming the file and the layer.
+ * checked against the Keras config before any weight is decoded, and every
+ * decoded value must be finite; every fault is a {@linkcode TfjsModelError} naming the file and the layer.
  * @module
  */
+import { firstNonFinite } from "./finite.ts";
 import { float16BitsToFloat32 } from "./half.ts";
 
 /** What a layer's `config` holds: JSON data. */
@@ -411,7 +412,16 @@ export function readTfjsLayersModel(
     at = 0;
     for (const s of list) {
       const n = s.numel * STORAGE_BYTES[s.storage];
-      weights.set(s.name, decode(s, all.subarray(at, at + n)));
+      const w = decode(s, all.subarray(at, at + n));
+      const bad = firstNonFinite(w.values);
+      if (bad >= 0) {
+        throw new TfjsModelError(
+          paths.join("+"),
+          s.layer,
+          `weight ${s.name}[${bad}] is ${w.values[bad]} (as ${s.storage}); weights must be finite`,
+        );
+      }
+      weights.set(s.name, w);
       at += n;
     }
   }
