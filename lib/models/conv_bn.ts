@@ -3,7 +3,7 @@
  * trainable: the conv weight, the BN affine parameters, and BN statistics.
  * @module
  */
-import { batchNorm, conv2d, param, type Tensor, zeroPad2d } from "../graph/mod.ts";
+import { batchNorm, conv2d, type Pads, param, type Tensor, zeroPad2d } from "../graph/mod.ts";
 import type { ConvBnSpec } from "./adaptor.ts";
 
 /**
@@ -32,10 +32,36 @@ export function convWeight(pair: ConvBnSpec, trainable: boolean): Tensor {
   return param(`${pair.conv}.weight`, [o, i / g, k, k], { trainable, init: "he" });
 }
 
-/** The convolution of a pair with weight `w` (its exact `pads` first, where it has them). */
+/**
+ * A convolution with asymmetric zero padding `[top, bottom, left, right]`
+ * that never pads (or copies) the activation: it pads symmetrically by the
+ * larger side and puts the difference as zero taps on the kernel's opposite
+ * edge. With pads `[0, 1, 0, 1]` a 3×3 kernel becomes 4×4 with a zero first
+ * row and column under padding 1: output `i` reads rows `s·i … s·i+2`,
+ * exactly TF 'same' at stride 2. The extra taps cost multiply-adds (16/9 on
+ * those convs), not memory.
+ */
+export function conv2dPadded(
+  x: Tensor,
+  w: Tensor,
+  pads: Pads,
+  options: { stride: number; groups: number },
+): Tensor {
+  const [t, b, l, r] = pads;
+  const kernelPads: Pads = [
+    Math.max(0, b - t),
+    Math.max(0, t - b),
+    Math.max(0, r - l),
+    Math.max(0, l - r),
+  ];
+  const padded = kernelPads.some((p) => p > 0) ? zeroPad2d(w, kernelPads) : w;
+  return conv2d(x, padded, { ...options, padding: [Math.max(t, b), Math.max(l, r)] });
+}
+
+/** The convolution of a pair with weight `w` (with its exact `pads` where it has them). */
 export function pairConv(x: Tensor, pair: ConvBnSpec, w: Tensor): Tensor {
   const groups = pair.groups ?? 1;
-  if (pair.pads) return conv2d(zeroPad2d(x, pair.pads), w, { stride: pair.stride, groups });
+  if (pair.pads) return conv2dPadded(x, w, pair.pads, { stride: pair.stride, groups });
   return conv2d(x, w, { stride: pair.stride, padding: pair.padding, groups });
 }
 
