@@ -1,9 +1,16 @@
 /**
  * Convolution on the CPU as im2col + matrix products, per sample and group,
- * and its two backward ops (col2im for the input gradient).
+ * and its two backward ops (col2im for the input gradient); depthwise convs
+ * take the direct loops of `depthwise.ts`.
  * @module
  */
 import { convAttrs, type ConvGeometry, convGeometryOf, type Tensor } from "../../../graph/mod.ts";
+import {
+  depthwiseForward,
+  depthwiseGradInput,
+  depthwiseGradWeight,
+  isDepthwise,
+} from "./depthwise.ts";
 import { gemm, transpose } from "./gemm.ts";
 import { type CpuKernel, f32 } from "./kernel.ts";
 
@@ -94,8 +101,13 @@ function im2col(
 /** conv2d forward: `Y[b,g] = W[g] · im2col(X[b,g])`. */
 export const conv2d: CpuKernel = (n, [xa, wa], out) => {
   const x = f32(xa), wt = f32(wa);
-  const d = dims(convGeometryOf(n));
+  const geo = convGeometryOf(n);
   const y = f32(out).fill(0);
+  if (isDepthwise(geo)) {
+    depthwiseForward(geo, x, wt, y);
+    return;
+  }
+  const d = dims(geo);
   const col = new Float32Array(d.rows * d.cols);
   for (let b = 0; b < d.n; b++) {
     for (let g = 0; g < d.groups; g++) {
@@ -109,8 +121,13 @@ export const conv2d: CpuKernel = (n, [xa, wa], out) => {
 /** Input gradient: `col2im(W[g]ᵀ · dY[b,g])`. */
 export const conv2dGradInput: CpuKernel = (n, [dya, wa], out) => {
   const dy = f32(dya), wt = f32(wa);
-  const d = dims(convGeometryOf(n));
+  const geo = convGeometryOf(n);
   const dx = f32(out).fill(0);
+  if (isDepthwise(geo)) {
+    depthwiseGradInput(geo, dy, wt, dx);
+    return;
+  }
+  const d = dims(geo);
   const col = new Float32Array(d.rows * d.cols);
   const wT = Array.from(
     { length: d.groups },
@@ -129,8 +146,13 @@ export const conv2dGradInput: CpuKernel = (n, [dya, wa], out) => {
 /** Weight gradient: `dW[g] = Σ_b dY[b,g] · im2col(X[b,g])ᵀ`. */
 export const conv2dGradWeight: CpuKernel = (n, [xa, dya], out) => {
   const x = f32(xa), dy = f32(dya);
-  const d = dims(convGeometryOf(n));
+  const geo = convGeometryOf(n);
   const dw = f32(out).fill(0);
+  if (isDepthwise(geo)) {
+    depthwiseGradWeight(geo, x, dy, dw);
+    return;
+  }
+  const d = dims(geo);
   const col = new Float32Array(d.rows * d.cols), colT = new Float32Array(d.rows * d.cols);
   for (let b = 0; b < d.n; b++) {
     for (let g = 0; g < d.groups; g++) {
