@@ -3,10 +3,12 @@
  * each adaptation method and prints trainable parameters, bytes stored per
  * domain, saved activations, the arena peak and the total training memory
  * (weights + gradients + optimizer state + arena), with its ratio to
- * fine-tuning, and the conv and matmul FLOPs of one step. MB = 10^6 bytes.
+ * fine-tuning, the conv and matmul FLOPs of one step, and the same step under
+ * TinyTL's accounting (saved activations with 1-bit masks + parameters, frozen
+ * ones at 8 bit; no gradients, optimizer state or forward peak). MB = 10^6 bytes.
  *
  * ```sh
- * deno task memory [--model resnet18|resnet20|resnet50|resnet56] [--method <name>|all]
+ * deno task memory [--model mobilenetv2|resnet18|resnet20|resnet50|resnet56] [--method <name>|all]
  *   [--batch 8] [--size 224] [--classes 100] [--optimizer adam|sgd|none] [--json] [--report]
  * ```
  *
@@ -21,6 +23,7 @@ import { graphFlops, isTrainable, numel, params } from "../lib/graph/mod.ts";
 import { type MethodName, METHODS, perDomainBytes } from "../lib/adapt/mod.ts";
 import {
   classificationLoss,
+  mobilenetV2,
   type Model,
   type ModelOptions,
   resnet18,
@@ -36,10 +39,12 @@ import {
   type OptimizerKind,
   planGraph,
   planReport,
+  tinyTLConventionBytes,
 } from "../lib/plan/mod.ts";
 
 /** The models the table knows; each builder has its own default input size. */
 export const MODELS: Readonly<Record<string, (o: ModelOptions) => Model>> = {
+  mobilenetv2: mobilenetV2,
   resnet18,
   resnet20,
   resnet50,
@@ -83,6 +88,8 @@ export interface MemoryRow extends MemorySummary {
   readonly perDomainBytes: number;
   /** Conv and matmul FLOPs of one training step, forward and backward. */
   readonly flopsPerStep: number;
+  /** TinyTL's accounting: saved activations (masks at 1 bit) + parameters, frozen at 8 bit. */
+  readonly tinyTLConventionBytes: number;
 }
 
 const FLAGS = {
@@ -166,6 +173,7 @@ export function memoryRow(
       trainableParams,
       perDomainBytes: perDomainBytes(g.graph, m),
       flopsPerStep: graphFlops(g.graph),
+      tinyTLConventionBytes: tinyTLConventionBytes(g),
     },
     report: () => `== ${a.model} ${method}\n${planReport(plan).text}`,
   };
@@ -219,6 +227,7 @@ export function formatTable(rows: readonly MemoryRow[], reference: MemoryRow): s
     "ft/saved",
     "GFLOP/step",
     "ft/FLOPs",
+    "TinyTL-conv MB",
   ];
   const body = rows.map((r) => [
     r.method,
@@ -237,6 +246,7 @@ export function formatTable(rows: readonly MemoryRow[], reference: MemoryRow): s
     times(reference.savedActivationBytes, r.savedActivationBytes),
     (r.flopsPerStep / 1e9).toFixed(2),
     times(reference.flopsPerStep, r.flopsPerStep),
+    megabytes(r.tinyTLConventionBytes),
   ]);
   const width = head.map((h, k) => Math.max(h.length, ...body.map((r) => r[k].length)));
   const line = (r: readonly string[]) =>

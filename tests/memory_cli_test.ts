@@ -94,7 +94,7 @@ Deno.test("CLI: a bad --method or --model exits non-zero naming the flag and all
   assert.equal(model.code, 2);
   assert.match(
     model.err,
-    /--model must be one of resnet18, resnet20, resnet50, resnet56; got "vgg16"/,
+    /--model must be one of mobilenetv2, resnet18, resnet20, resnet50, resnet56; got "vgg16"/,
   );
   assert.equal(model.out, "");
 });
@@ -106,7 +106,7 @@ Deno.test("CLI table: title, one row per method, fine-tuning's ratio is 1", asyn
   assert.match(lines[0], /^resnet20, batch 2, 32×32, 100 classes, optimizer sgd, fp32/);
   assert.match(lines[1], /^method\s+trainable\s+per-domain MB\s+saved MB\s+arena MB/);
   assert.equal(lines.length, 2 + METHOD_NAMES.length);
-  assert.match(lines[2], /^finetune .* 1\.00×\s+1\.00×\s+\d+\.\d\d\s+1\.00×$/);
+  assert.match(lines[2], /^finetune .* 1\.00×\s+1\.00×\s+\d+\.\d\d\s+1\.00×\s+\d+\.\d\d$/);
 });
 
 Deno.test("parseMemoryArgs: defaults, a leading --, typed errors", () => {
@@ -168,6 +168,7 @@ const row = (method: string, total: number, saved: number): MemoryRow => ({
   trainableParams: 1234567,
   perDomainBytes: 3_000_000,
   flopsPerStep: total * 10,
+  tinyTLConventionBytes: saved + total / 8,
 });
 
 Deno.test("formatTable, times, count, tableTitle and memoryJson are plain functions of their input", () => {
@@ -176,12 +177,15 @@ Deno.test("formatTable, times, count, tableTitle and memoryJson are plain functi
   const text = formatTable([ft, d], ft);
   const [head, a, b] = text.split("\n");
   assert.match(head, /^method\s+trainable\s+per-domain MB\s+saved MB\s+arena MB\s+bound MB/);
-  assert.match(head, /total MB\s+ft\/total\s+ft\/saved\s+GFLOP\/step\s+ft\/FLOPs$/);
+  assert.match(
+    head,
+    /total MB\s+ft\/total\s+ft\/saved\s+GFLOP\/step\s+ft\/FLOPs\s+TinyTL-conv MB$/,
+  );
   assert.match(
     a,
-    /^finetune\s+1,234,567\s+3\.00\s+40\.00\s+50\.00\s+25\.00 .* 100\.00\s+1\.00×\s+1\.00×\s+1\.00\s+1\.00×$/,
+    /^finetune\s+1,234,567\s+3\.00\s+40\.00\s+50\.00\s+25\.00 .* 100\.00\s+1\.00×\s+1\.00×\s+1\.00\s+1\.00×\s+52\.50$/,
   );
-  assert.match(b, /^da3\s+.* 20\.00\s+5\.00×\s+40\.00×\s+0\.20\s+5\.00×$/);
+  assert.match(b, /^da3\s+.* 20\.00\s+5\.00×\s+40\.00×\s+0\.20\s+5\.00×\s+3\.50$/);
   assert.equal(new Set(text.split("\n").map((l) => l.length)).size, 1, "aligned columns");
   assert.equal(times(10, 4), "2.50×");
   assert.equal(count(25557032), "25,557,032");

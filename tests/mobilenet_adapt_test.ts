@@ -3,14 +3,14 @@
  * each trains for two steps (the loss falls) with only its own parameters changing and the
  * frozen backbone bit-identical; at 224² batch 8 the saved-set and
  * training-memory ordering holds (DA³ below every adapting baseline, ≥ 5×
- * below fine-tuning in total with Adam).
+ * below fine-tuning in total with Adam; ≤ 16 MB under TinyTL's accounting).
  */
 import assert from "node:assert/strict";
 import { grad, type GradResult } from "../lib/autodiff/mod.ts";
 import { isTrainable, params, sourceName, type Tensor } from "../lib/graph/mod.ts";
 import { da3, type MethodName, METHODS } from "../lib/adapt/mod.ts";
 import { classificationLoss, mobilenetV2 } from "../lib/models/mod.ts";
-import { memorySummary, planGraph } from "../lib/plan/mod.ts";
+import { memorySummary, planGraph, tinyTLConventionBytes } from "../lib/plan/mod.ts";
 import { initParams } from "../lib/runtime/params.ts";
 import { initOptimizer } from "../lib/train/optimizer.ts";
 import { trainStep } from "../lib/train/step.ts";
@@ -110,6 +110,8 @@ Deno.test("MobileNetV2 b8 224²: DA³ saves fewer activation bytes than every ad
     assert.ok(mb("da3") < mb(other), `da3 vs ${other}: ${table}`);
   }
   assert.ok(mb("lastlayer") < mb("da3"), table);
+  const tinyTL = tinyTLConventionBytes(B8.get("da3")!);
+  assert.ok(tinyTL <= 16e6, `DA³ under TinyTL's accounting: ${tinyTL} bytes`);
 });
 
 Deno.test("MobileNetV2 b8 224², Adam: DA³ from the block input is ≥5× below fine-tuning in total", () => {

@@ -13,3 +13,4 @@ export * from "./in_place.ts";
 export * from "./plan.ts";
 export * from "./budget.ts";
 export * from "./report.ts";
+export * from "./tinytl_convention.ts";
