@@ -138,7 +138,6 @@ Deno.test("MobileNetV2 b8 224², Adam: DA³ from the block input is ≥5× below
     } MB`,
   );
   assert.ok(ft >= 5 * blockSource, `${ft} vs ${blockSource}`);
-  // Attention read from each pair's own input also back-propagates a broadcast gradient
-  // into the 96-channel 112² expand outputs: two such gradients are live at once.
+  // Attention read from each pair's own (expanded, up to 960-channel) input costs more.
   assert.ok(pairSource > blockSource);
 });
