@@ -440,6 +440,38 @@ gpuTest(
 );
 
 gpuTest(
+  "depthwise conv2d (groups = channels): forward, input and weight gradients",
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        convCase,
+        fc.integer({ min: 1, max: 8 }),
+        seed,
+        async (p, c, sd) => {
+          const span = (k: number, d: number, pad: number) =>
+            Math.max(1, d * (k - 1) + 1 - 2 * pad);
+          const h = span(p.kh, p.dilation[0], p.padding[0]) + p.extra[0];
+          const w = span(p.kw, p.dilation[1], p.padding[1]) + p.extra[1];
+          const x = input("x", [p.n, c, h, w]);
+          const wt = input("w", [c, 1, p.kh, p.kw]);
+          const o = { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: c };
+          const y = conv2d(x, wt, o);
+          const dy = input("dy", y.shape);
+          const a = { ...o } as unknown as Parameters<typeof conv2dGradInput>[2];
+          const outs = [
+            y,
+            conv2dGradInput(dy, wt, a, x.shape),
+            conv2dGradWeight(x, dy, a, wt.shape),
+          ];
+          await same(graph(...outs), sd);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  },
+);
+
+gpuTest(
   "a whole gradient graph: outputs that are params or inputs come back unchanged",
   async () => {
     const x = input("x", [2, 3]);

@@ -31,6 +31,7 @@ export {
   type ConvGeometry,
   convGeometry,
   convGeometryOf,
+  isDepthwise,
   type Pair,
   pair,
   windowOut,

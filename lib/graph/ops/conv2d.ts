@@ -84,6 +84,11 @@ export function convGeometry(x: Shape, w: Shape, options: Conv2dOptions = {}): C
   return { ...a, x, w, y: [x[0], w[0], ho, wo] };
 }
 
+/** True for a depthwise conv: every channel its own group with one filter (groups = Cin = Cout). */
+export function isDepthwise(g: ConvGeometry): boolean {
+  return g.groups === g.x[1] && g.y[1] === g.x[1] && g.w[1] === 1;
+}
+
 /** The geometry of a `conv2d`, `conv2dGradInput` or `conv2dGradWeight` node. */
 export function convGeometryOf(n: Tensor): ConvGeometry {
   const { stride, padding, dilation, groups } = convAttrs(n);

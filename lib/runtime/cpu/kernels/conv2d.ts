@@ -4,13 +4,14 @@
  * take the direct loops of `depthwise.ts`.
  * @module
  */
-import { convAttrs, type ConvGeometry, convGeometryOf, type Tensor } from "../../../graph/mod.ts";
 import {
-  depthwiseForward,
-  depthwiseGradInput,
-  depthwiseGradWeight,
+  convAttrs,
+  type ConvGeometry,
+  convGeometryOf,
   isDepthwise,
-} from "./depthwise.ts";
+  type Tensor,
+} from "../../../graph/mod.ts";
+import { depthwiseForward, depthwiseGradInput, depthwiseGradWeight } from "./depthwise.ts";
 import { gemm, transpose } from "./gemm.ts";
 import { type CpuKernel, f32 } from "./kernel.ts";
 

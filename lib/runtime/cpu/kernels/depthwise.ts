@@ -8,12 +8,6 @@
  */
 import type { ConvGeometry } from "../../../graph/mod.ts";
 
-/** True for a conv whose every channel is its own group with one filter. */
-export function isDepthwise(g: ConvGeometry): boolean {
-  const cin = g.x[1], cout = g.y[1];
-  return g.groups === cin && cout === cin && g.w[1] === 1;
-}
-
 /**
  * Calls `f(plane, yRow, xRow, tap, ow0, ow1, step)` for every sample-channel
  * plane, output row, and kernel tap whose input row is inside the image:
