@@ -10,7 +10,7 @@ import { grad, type GradResult } from "../lib/autodiff/mod.ts";
 import { isTrainable, params, sourceName, type Tensor } from "../lib/graph/mod.ts";
 import { da3, type MethodName, METHODS } from "../lib/adapt/mod.ts";
 import { classificationLoss, mobilenetV2 } from "../lib/models/mod.ts";
-import { memorySummary, planGraph, tinyTLConventionBytes } from "../lib/plan/mod.ts";
+import { CPU_TARGET, memorySummary, planGraph, tinyTLConventionBytes } from "../lib/plan/mod.ts";
 import { initParams } from "../lib/runtime/params.ts";
 import { initOptimizer } from "../lib/train/optimizer.ts";
 import { trainStep } from "../lib/train/step.ts";
@@ -116,7 +116,7 @@ Deno.test("MobileNetV2 b8 224²: DA³ saves fewer activation bytes than every ad
 
 Deno.test("MobileNetV2 b8 224², Adam: DA³ from the block input is ≥5× below fine-tuning in total", () => {
   const total = (name: string, g: GradResult) =>
-    memorySummary(planGraph(g, { optimizer: "adam" }), {
+    memorySummary(planGraph(g, CPU_TARGET, { optimizer: "adam" }), {
       model: "mobilenetv2",
       method: name,
       batch: 8,
