@@ -5,9 +5,7 @@
  * @module
  */
 import {
-  type ConvGeometry,
   convGeometryOf,
-  isDepthwise,
   numel,
   type OpName,
   type Pads,
@@ -24,7 +22,6 @@ import * as pool from "../../../kernels/pool.ts";
 import * as reduce from "../../../kernels/reduce.ts";
 import { matmul } from "../../../kernels/matmul.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "../../../kernels/conv2d.ts";
-import * as depthwise from "../../../kernels/depthwise.ts";
 import type { Kernel, Lowering } from "../../../kernels/wgsl.ts";
 import { UnsupportedOpError } from "./errors.ts";
 
@@ -42,15 +39,6 @@ function bnLayout(t: Tensor): bn.BnLayout {
 function poolGeometry(x: readonly number[], y: readonly number[], n: Tensor): pool.PoolGeometry {
   const a = n.attrs as unknown as PoolAttrs;
   return { x, y, kernel: a.kernel, stride: a.stride, padding: a.padding };
-}
-
-/** The register-blocked conv kernel, or the depthwise one for depthwise convs. */
-function convKernel(
-  g: ConvGeometry,
-  general: (g: ConvGeometry) => Kernel,
-  dw: (g: ConvGeometry) => Kernel,
-): Kernel {
-  return isDepthwise(g) ? dw(g) : general(g);
 }
 
 function matmulLowering(n: Tensor): Lowering {
@@ -73,11 +61,9 @@ export const LOWERINGS = {
   scale: (n) => one(elementwise.scale(count(n), num(n, "scale"))),
   sumTo: (n) => one(broadcast.sumTo(n.inputs[0].shape, n.shape)),
   broadcastTo: (n) => one(broadcast.broadcastTo(n.inputs[0].shape, n.shape, num(n, "scale"))),
-  conv2d: (n) => one(convKernel(convGeometryOf(n), conv2d, depthwise.depthwiseConv2d)),
-  conv2dGradInput: (n) =>
-    one(convKernel(convGeometryOf(n), conv2dGradInput, depthwise.depthwiseConv2dGradInput)),
-  conv2dGradWeight: (n) =>
-    one(convKernel(convGeometryOf(n), conv2dGradWeight, depthwise.depthwiseConv2dGradWeight)),
+  conv2d: (n) => one(conv2d(convGeometryOf(n))),
+  conv2dGradInput: (n) => one(conv2dGradInput(convGeometryOf(n))),
+  conv2dGradWeight: (n) => one(conv2dGradWeight(convGeometryOf(n))),
   batchNorm: (n) => bn.batchNorm(bnLayout(n), n.attrs.mode as "eval" | "batch", num(n, "eps")),
   batchNormGradInput: (n) => bn.batchNormGradInput(bnLayout(n), num(n, "eps")),
   batchNormBatchGradInput: (n) => bn.batchNormBatchGradInput(bnLayout(n), num(n, "eps")),
