@@ -3,11 +3,13 @@
 # Mesa's software Vulkan driver (lavapipe) and the Vulkan loader, which
 # Deno's navigator.gpu picks up (adapter "llvmpipe (LLVM …)"). Idempotent:
 # installs only what is missing; never fails a non-Debian or non-root host,
-# it prints what to do instead. Optional: python3-numpy and OpenBLAS, used
-# by bench/kernels.ts for its OpenBLAS comparison (pass --bench).
+# it prints what to do instead. Also librsvg2-bin (rsvg-convert), with which
+# tests/plan_picture_test.ts renders the plan pictures to PNG. Optional:
+# python3-numpy and OpenBLAS, used by bench/kernels.ts for its OpenBLAS
+# comparison (pass --bench).
 set -euo pipefail
 
-packages=(mesa-vulkan-drivers libvulkan1)
+packages=(mesa-vulkan-drivers libvulkan1 librsvg2-bin)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-numpy libopenblas0-pthread)
 fi

@@ -10,7 +10,12 @@
  * ```sh
  * deno task memory [--model mobilenetv2|resnet18|resnet20|resnet50|resnet56] [--method <name>|all]
  *   [--batch 8] [--size 224] [--classes 100] [--optimizer adam|sgd|none] [--json] [--report]
+ *   [--svg out.svg]
  * ```
+ *
+ * `--svg out.svg` also draws each plan (its timeline of live bytes and its
+ * arena, see `planPicture`): one method writes `out.svg`; `--method all`
+ * writes one file per method, `out-<method>.svg`.
  *
  * Exit codes: 0 success, 2 usage (a flag is unknown or out of range).
  * @module
@@ -37,7 +42,9 @@ import {
   type MemorySummary,
   memorySummary,
   type OptimizerKind,
+  type Plan,
   planGraph,
+  planPicture,
   planReport,
   tinyTLConventionBytes,
 } from "../lib/plan/mod.ts";
@@ -78,6 +85,8 @@ export interface MemoryArgs {
   readonly classes: number;
   /** Optimizer whose state is counted. */
   readonly optimizer: OptimizerKind;
+  /** Where to write each plan's picture (SVG), or undefined for none. */
+  readonly svg?: string;
 }
 
 /** One method's row: the stable memory summary plus what the method trains and stores. */
@@ -101,6 +110,7 @@ const FLAGS = {
   size: { type: "string" },
   classes: { type: "string" },
   optimizer: { type: "string" },
+  svg: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies FlagSpecs;
 
@@ -115,6 +125,7 @@ const MemoryFlags = z.object({
   size: positiveInt().optional(),
   classes: positiveInt().default(100),
   optimizer: z.enum(OPTIMIZERS).default("adam"),
+  svg: z.string().regex(/\.svg$/i, "must end in .svg").optional(),
   help: z.boolean().default(false),
 }).refine((f) => !(f.json && f.report), {
   path: ["report"],
@@ -124,7 +135,8 @@ const MemoryFlags = z.object({
 /** Usage text of `deno task memory`. */
 export const USAGE = `usage: deno task memory [--model ${Object.keys(MODELS).join("|")}]
   [--method <name>|all] [--batch 8] [--size <px>] [--classes 100]
-  [--optimizer adam|sgd|none] [--json] [--report]
+  [--optimizer adam|sgd|none] [--json] [--report] [--svg out.svg]
+  --svg draws each plan; with --method all, one file per method: out-<method>.svg
 ${EXIT_CODES_HELP}`;
 
 /**
@@ -144,6 +156,7 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryArgs {
     size: f.size,
     classes: f.classes,
     optimizer: f.optimizer,
+    svg: f.svg,
   };
 }
 
@@ -151,7 +164,7 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryArgs {
 export function memoryRow(
   a: Pick<MemoryArgs, "model" | "batch" | "size" | "classes" | "optimizer">,
   method: MethodName,
-): { row: MemoryRow; report: () => string } {
+): { row: MemoryRow; plan: Plan; report: () => string } {
   const m = METHODS[method]();
   const model = MODELS[a.model]({
     adaptor: m.adaptor,
@@ -175,8 +188,34 @@ export function memoryRow(
       flopsPerStep: graphFlops(g.graph),
       tinyTLConventionBytes: tinyTLConventionBytes(g),
     },
+    plan,
     report: () => `== ${a.model} ${method}\n${planReport(plan).text}`,
   };
+}
+
+/** The file a method's picture goes to: `out.svg` for one method, else `out-<method>.svg`. */
+export function svgPath(svg: string, method: MethodName, single: boolean): string {
+  return single ? svg : svg.replace(/\.svg$/i, `-${method}.svg`);
+}
+
+/** The heading of a method's picture. */
+export function pictureTitle(
+  a: Pick<MemoryArgs, "model" | "batch" | "classes" | "optimizer">,
+  method: MethodName,
+  size: number,
+): string {
+  return `${a.model} ${method}: one training step, batch ${a.batch}, ${size}×${size}, ` +
+    `${a.classes} classes, optimizer ${a.optimizer}, fp32`;
+}
+
+/** Writes each requested method's picture; returns the paths written. */
+export function writePictures(a: MemoryArgs, svg: string): string[] {
+  return a.methods.map((m) => {
+    const { row, plan } = memoryRow(a, m);
+    const path = svgPath(svg, m, a.single);
+    Deno.writeTextFileSync(path, planPicture(plan, { title: pictureTitle(a, m, row.size) }));
+    return path;
+  });
 }
 
 /** The rows of every requested method, and fine-tuning's row as the reference for ratios. */
@@ -271,12 +310,14 @@ function main(argv: readonly string[]): number {
   }
   if (a.json) {
     console.log(JSON.stringify(memoryJson(a, a.methods.map((m) => memoryRow(a, m).row)), null, 2));
+    if (a.svg) { for (const p of writePictures(a, a.svg)) console.error(`wrote ${p}`); }
     return 0;
   }
   const { rows, reference } = memoryTable(a);
   console.log(tableTitle(a, rows[0].size));
   console.log(formatTable(rows, reference));
   if (a.report) { for (const m of a.methods) console.log("\n" + memoryRow(a, m).report()); }
+  if (a.svg) { for (const p of writePictures(a, a.svg)) console.log(`wrote ${p}`); }
   return 0;
 }
 

@@ -14,3 +14,5 @@ export * from "./plan.ts";
 export * from "./budget.ts";
 export * from "./report.ts";
 export * from "./tinytl_convention.ts";
+export * from "./picture_data.ts";
+export * from "./picture.ts";
