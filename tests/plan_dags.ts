@@ -20,7 +20,7 @@ import {
   sigmoid,
   type Tensor,
 } from "../lib/graph/mod.ts";
-import { grad, type GradResult } from "../lib/autodiff/mod.ts";
+import { grad, type GradOptions, type GradResult } from "../lib/autodiff/mod.ts";
 
 /** One step of a recipe: an op code and two operand picks. */
 export interface Step {
@@ -108,9 +108,9 @@ export function inferenceGraph(r: Recipe): Graph {
 }
 
 /** A training graph: loss = mean of the last value plus means of the kept ones. */
-export function trainingGraph(r: Recipe): GradResult {
+export function trainingGraph(r: Recipe, options: GradOptions = {}): GradResult {
   const { values, last } = build(r, true);
   let loss = mean(last);
   for (const k of r.keep) loss = add(loss, mean(values[k % values.length]));
-  return grad(loss);
+  return grad(loss, options);
 }

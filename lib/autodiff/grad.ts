@@ -17,6 +17,7 @@ import {
   type Tensor,
   topoSort,
 } from "../graph/mod.ts";
+import { fuseBroadcastAdds } from "./fuse_broadcast.ts";
 
 /** A forward value that backward reads, with the bytes it keeps alive. */
 export interface SavedValue {
@@ -50,6 +51,11 @@ export interface GradOptions {
   readonly wrt?: readonly Tensor[];
   /** Extra forward values to keep as outputs (e.g. logits for accuracy). */
   readonly keep?: readonly Tensor[];
+  /**
+   * Sum broadcast gradients into their consumers instead of materialising
+   * them at full size ({@linkcode fuseBroadcastAdds}; default true).
+   */
+  readonly fuseBroadcasts?: boolean;
 }
 
 /**
@@ -84,10 +90,10 @@ export function grad(loss: Tensor, options: GradOptions = {}): GradResult {
       cotangent.set(x, prev ? add(prev, dx) : dx);
     });
   }
+  const raw = wrt.map((p) => cotangent.get(p) ?? fill(p.shape, 0));
+  const fused = options.fuseBroadcasts ?? true ? fuseBroadcastAdds(raw, new Set(forward)) : raw;
   const grads = new Map<Tensor, Tensor>();
-  for (const p of wrt) {
-    grads.set(p, cotangent.get(p) ?? fill(p.shape, 0));
-  }
+  wrt.forEach((p, i) => grads.set(p, fused[i]));
   const g = graph(loss, ...(options.keep ?? []), ...grads.values());
   const backward = dependents(g.nodes, seed);
   const saved = savedSet(g.nodes, backward);

@@ -3,3 +3,4 @@
  * @module
  */
 export * from "./grad.ts";
+export * from "./fuse_broadcast.ts";
