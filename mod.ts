@@ -3,90 +3,127 @@
  *
  * Declare a frozen backbone and small adaptors as a tensor graph, take the
  * gradient of a loss with respect to the trainable parameters, see exactly
- * which activations backward keeps, and execute it.
+ * which activations backward keeps, plan every value into one arena and run
+ * that plan. This module is the curated surface; the rest of each layer is
+ * behind a subpath: `da3/graph`, `da3/autodiff`, `da3/plan`, `da3/runtime`,
+ * `da3/webgpu`, `da3/models`, `da3/adapt`, `da3/data`, `da3/io`, `da3/train`,
+ * `da3/gating`.
  *
  * @example
  * ```ts
- * import { conv2d, executeCpu, grad, initParams, input, mean, param, relu } from "./mod.ts";
+ * import { conv2d, cpuRuntime, grad, initParams, input, mean, param, planGraph, relu } from "./mod.ts";
  *
  * const x = input("x", [2, 3, 8, 8]);
  * const w = param("w", [4, 3, 3, 3]);
  * const loss = mean(relu(conv2d(x, w, { padding: 1 })));
  * const g = grad(loss);
  * console.log(g.saved.map((s) => `${s.tensor.op} ${s.bytes} B`));
+ * const plan = planGraph(g, cpuRuntime.target);
  * const params = initParams(g.graph, 0);
- * const [l, dw] = executeCpu(g.graph, { inputs: { x: new Float32Array(2 * 3 * 64) }, params });
+ * const [l, dw] = await cpuRuntime.execute(plan, { inputs: { x: new Float32Array(2 * 3 * 64) }, params });
  * ```
  * @module
  */
-export * from "./lib/graph/mod.ts";
-export * from "./lib/autodiff/mod.ts";
-export * from "./lib/runtime/data.ts";
-export * from "./lib/runtime/params.ts";
-export * from "./lib/runtime/cpu/mod.ts";
+// The DSL.
 export {
-  decodeSafetensors,
-  encodeSafetensors,
-  readSafetensorsFile,
-  SAFETENSORS_DTYPE_BYTES,
-  type SafetensorsArrayOf,
-  type SafetensorsContents,
-  type SafetensorsData,
-  type SafetensorsDType,
-  SafetensorsError,
-  type SafetensorsInput,
-  type SafetensorsLimits,
-  type SafetensorsTensor,
-  toFloat32Array,
-  writeSafetensorsFileAtomic,
-} from "./lib/io/safetensors.ts";
-export * from "./lib/plan/mod.ts";
-export { executePlanCpu, type ExecutePlanOptions } from "./lib/runtime/cpu/execute_plan.ts";
+  add,
+  avgPool2d,
+  batchNorm,
+  conv2d,
+  formatGraph,
+  globalAvgPool,
+  graph,
+  type Init,
+  input,
+  linear,
+  maxPool2d,
+  mean,
+  mul,
+  param,
+  relu,
+  reshape,
+  type Shape,
+  ShapeError,
+  sigmoid,
+  type Tensor,
+} from "./lib/graph/mod.ts";
+// Gradients and what backward keeps.
+export { grad, type GradResult } from "./lib/autodiff/mod.ts";
+// Plans: what runs, and what it costs.
 export {
-  type Augment,
-  type Batch,
-  batches,
-  type BatchOptions,
-  type ChannelStats,
-  channelStats,
-  ChecksumError,
-  DataError,
-  type DataOrigin,
-  type Dataset,
-  type DomainInfo,
-  domainInfo,
-  DOMAINS,
-  type ImageShape,
-  loadCached,
-  loadDomain,
-  loadEmbedded,
-  type LoadOptions,
-  type Split,
-} from "./lib/data/mod.ts";
-export * from "./lib/models/mod.ts";
-export * from "./lib/adapt/mod.ts";
-export * from "./lib/train/optimizer.ts";
+  BudgetError,
+  CPU_TARGET,
+  megabytes,
+  memorySummary,
+  type Plan,
+  planFor,
+  planGraph,
+  planReport,
+  type PlanTarget,
+} from "./lib/plan/mod.ts";
+// Running plans.
 export {
-  type ModelBuilder,
-  type ModelSetting,
-  train,
-  type TrainData,
-  type TrainOutcome,
-  type TrainSpec,
-} from "./lib/train/train.ts";
-export { TrainingError } from "./lib/train/errors.ts";
-export type { RunResult } from "./lib/train/results.ts";
-export { type Backbone, loadBackbone } from "./lib/io/backbone.ts";
-export * from "./lib/train/step.ts";
-export * from "./lib/io/torchvision.ts";
-export * from "./lib/runtime/select.ts";
-export * from "./lib/runtime/run_graph.ts";
+  cpuRuntime,
+  executeCpu,
+  type Feeds,
+  initParams,
+  runGraph,
+  type Runtime,
+  selectRuntime,
+  type TensorData,
+} from "./lib/runtime/mod.ts";
+// Backbones and adaptors.
 export {
-  createWebGpuRuntime,
-  type WebGpuRuntime,
-  type WebGpuRuntimeOptions,
-} from "./lib/runtime/webgpu/runtime.ts";
-export * from "./lib/runtime/webgpu/errors.ts";
-export { markParamChanged } from "./lib/runtime/webgpu/param_version.ts";
-export * from "./lib/runtime/webgpu/profile.ts";
-export * from "./lib/gating/mod.ts";
+  type Adaptor,
+  classificationLoss,
+  convBnLayer,
+  type Model,
+  type ModelOptions,
+  resnet20,
+  resnet50,
+} from "./lib/models/mod.ts";
+export { da3, type Method, METHODS } from "./lib/adapt/mod.ts";
+// Data, training and files.
+export { DataError, type Dataset, loadEmbedded } from "./lib/data/mod.ts";
+export { train, TrainingError, type TrainOutcome, type TrainSpec } from "./lib/train/mod.ts";
+export { loadBackbone } from "./lib/io/mod.ts";
+// Types the signatures above use.
+export type {
+  Attrs,
+  BatchNormOptions,
+  BatchNormParams,
+  Conv2dOptions,
+  DType,
+  Graph,
+  OpName,
+  ParamOptions,
+  PoolOptions,
+} from "./lib/graph/mod.ts";
+export type { Augment, ImageShape, LoadOptions, Split } from "./lib/data/mod.ts";
+export type { Backbone } from "./lib/io/mod.ts";
+export type { Backend, CpuRuntime, ParamStore } from "./lib/runtime/mod.ts";
+export type { BlockSpec, ConvBnOptions, ConvBnSpec, PairContext } from "./lib/models/mod.ts";
+export type {
+  BudgetOptions,
+  BudgetPlan,
+  MemorySummary,
+  OptimizerKind,
+  PlannedValue,
+  PlanOptions,
+  PlanReportJson,
+  RecomputeAdvice,
+  SummaryLabel,
+} from "./lib/plan/mod.ts";
+export type { Da3Options, MethodName } from "./lib/adapt/mod.ts";
+export type { GradOptions, SavedValue } from "./lib/autodiff/mod.ts";
+export type { ModelBuilder, OptimizerConfig, RunResult, TrainData } from "./lib/train/mod.ts";
+export type { AdamConfig, ModelSetting, SgdConfig } from "./lib/train/mod.ts";
+export type { Attr, OP_NAMES, Pair } from "./lib/graph/mod.ts";
+export type { BnTraining, PairRole } from "./lib/models/mod.ts";
+export type {
+  CategoryTotals,
+  RecomputeCandidate,
+  ReportRow,
+  ValueCategory,
+} from "./lib/plan/mod.ts";
+export type { PreparedCpuPlan } from "./lib/runtime/mod.ts";

@@ -9,7 +9,8 @@
 import { parseArgs } from "node:util";
 import type { MethodName } from "../lib/adapt/mod.ts";
 import { METHOD_NAMES } from "../lib/train/config.ts";
-import { createWebGpuRuntime, planGraph, totalsByOp } from "../mod.ts";
+import { createWebGpuRuntime, totalsByOp } from "../lib/runtime/webgpu/mod.ts";
+import { planGraph } from "../mod.ts";
 import { initParams } from "../lib/runtime/params.ts";
 import { methodGraphs } from "../lib/train/domain.ts";
 

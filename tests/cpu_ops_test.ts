@@ -7,22 +7,24 @@ import {
   add,
   avgPool2d,
   batchNorm,
-  channelMean,
   conv2d,
   executeCpu,
-  FeedError,
   globalAvgPool,
   graph,
   input,
-  matmul,
   maxPool2d,
   param,
-  reluMask,
-  softmaxCrossEntropy,
   type Tensor,
   type TensorData,
-  upsampleNearest,
 } from "../mod.ts";
+import {
+  channelMean,
+  matmul,
+  reluMask,
+  softmaxCrossEntropy,
+  upsampleNearest,
+} from "../lib/graph/mod.ts";
+import { FeedError } from "../lib/runtime/mod.ts";
 
 const range = (n: number, from = 1) => Float32Array.from({ length: n }, (_, i) => i + from);
 

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { conv2d, grad, graph, graphFlops, input, mean, nodeFlops, param, relu } from "../mod.ts";
+import { conv2d, grad, graph, input, mean, param, relu } from "../mod.ts";
+import { graphFlops, nodeFlops } from "../lib/graph/mod.ts";
 import { methodGraphs } from "../lib/train/domain.ts";
 
 Deno.test("a step costs F₁+F₂ forward, one gradient per trainable weight, one input gradient per conv with trainable upstream", () => {

@@ -17,10 +17,8 @@ import {
   add,
   avgPool2d,
   batchNorm,
-  channelMean,
   conv2d,
   executeCpu,
-  flatten,
   globalAvgPool,
   grad,
   graph,
@@ -30,17 +28,21 @@ import {
   maxPool2d,
   mean,
   mul,
-  numel,
   param,
-  type ParamStore,
   relu,
   ShapeError,
   sigmoid,
+  type Tensor,
+} from "../mod.ts";
+import {
+  channelMean,
+  flatten,
+  numel,
   softmaxCrossEntropy,
   sourceName,
-  type Tensor,
   upsampleNearest,
-} from "../mod.ts";
+} from "../lib/graph/mod.ts";
+import type { ParamStore } from "../lib/runtime/mod.ts";
 import { relu6, scale, zeroPad2d } from "../lib/graph/mod.ts";
 import { rng } from "../lib/runtime/params.ts";
 

@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import {
   add,
   batchNorm,
-  byteSize,
   conv2d,
   globalAvgPool,
   grad,
@@ -20,6 +19,7 @@ import {
   sigmoid,
   type Tensor,
 } from "../mod.ts";
+import { byteSize } from "../lib/graph/mod.ts";
 
 const frozen = { trainable: false } as const;
 

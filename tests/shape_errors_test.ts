@@ -7,21 +7,18 @@ import {
   add,
   avgPool2d,
   batchNorm,
-  channelMean,
   conv2d,
   globalAvgPool,
   input,
   linear,
-  matmul,
   maxPool2d,
   mul,
   param,
   reshape,
   ShapeError,
-  softmaxCrossEntropy,
   type Tensor,
-  upsampleNearest,
 } from "../mod.ts";
+import { channelMean, matmul, softmaxCrossEntropy, upsampleNearest } from "../lib/graph/mod.ts";
 
 const x = input("x", [2, 3, 8, 8]);
 const bn = (c: number) => ({

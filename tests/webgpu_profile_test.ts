@@ -4,14 +4,11 @@ import fc from "fast-check";
 import {
   addExecution,
   createWebGpuRuntime,
-  graph,
-  input,
   type OpProfile,
-  relu,
-  runGraph,
-  scale,
   totalsByOp,
-} from "../mod.ts";
+} from "../lib/runtime/webgpu/mod.ts";
+import { graph, input, relu, runGraph } from "../mod.ts";
+import { scale } from "../lib/graph/mod.ts";
 
 Deno.test("addExecution sums each op's end − start ticks and counts its calls", () => {
   const x = input("x", [2, 3]);

@@ -63,6 +63,17 @@ export interface GradOptions {
  * nodes on a path from a differentiated parameter to the loss get backward
  * work; frozen parameters get none, and a frozen op's backward computes only
  * its input gradient.
+ *
+ * @example
+ * ```ts
+ * import { conv2d, grad, input, mean, param, relu } from "../../mod.ts";
+ *
+ * const x = input("x", [8, 16, 32, 32]);
+ * const frozen = param("w", [16, 16, 3, 3], { trainable: false });
+ * const loss = mean(relu(conv2d(x, frozen, { padding: 1 })));
+ * const { saved, savedBytes } = grad(loss, { wrt: [] });
+ * console.log(saved.map((s) => s.tensor.op), savedBytes); // nothing to keep: no trainable parameter
+ * ```
  */
 export function grad(loss: Tensor, options: GradOptions = {}): GradResult {
   if (numel(loss.shape) !== 1 || loss.dtype !== "f32") {

@@ -53,6 +53,16 @@ function root(parent: number[], i: number): number {
  * the persistent bytes (weights, trainable gradients, optimizer state).
  * Offsets follow `target.alignment`; a runtime executes a plan made for its
  * own `runtime.target` (or a stricter one).
+ *
+ * @example
+ * ```ts
+ * import { classificationLoss, cpuRuntime, da3, grad, planGraph, planReport, resnet20 } from "../../mod.ts";
+ *
+ * const model = resnet20({ adaptor: da3().adaptor, classes: 10, batch: 32 });
+ * const plan = planGraph(grad(classificationLoss(model)), cpuRuntime.target, { optimizer: "adam" });
+ * console.log(plan.arenaBytes, plan.lowerBoundBytes);
+ * console.log(planReport(plan).text); // every value: op, bytes, lifetime, offset
+ * ```
  */
 export function planGraph(
   source: GradResult | Graph,
