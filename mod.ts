@@ -77,6 +77,7 @@ export {
   type Adaptor,
   classificationLoss,
   convBnLayer,
+  mobilenetV2,
   type Model,
   type ModelOptions,
   resnet20,
@@ -102,7 +103,14 @@ export type {
 export type { Augment, ImageShape, LoadOptions, Split } from "./lib/data/mod.ts";
 export type { Backbone } from "./lib/io/mod.ts";
 export type { Backend, CpuRuntime, ParamStore } from "./lib/runtime/mod.ts";
-export type { BlockSpec, ConvBnOptions, ConvBnSpec, PairContext } from "./lib/models/mod.ts";
+export type {
+  BlockSpec,
+  ConvBnOptions,
+  ConvBnSpec,
+  MobilenetV2Model,
+  MobilenetV2Options,
+  PairContext,
+} from "./lib/models/mod.ts";
 export type {
   BudgetOptions,
   BudgetPlan,
@@ -118,8 +126,8 @@ export type { Da3Options, MethodName } from "./lib/adapt/mod.ts";
 export type { GradOptions, SavedValue } from "./lib/autodiff/mod.ts";
 export type { ModelBuilder, OptimizerConfig, RunResult, TrainData } from "./lib/train/mod.ts";
 export type { AdamConfig, ModelSetting, SgdConfig } from "./lib/train/mod.ts";
-export type { Attr, OP_NAMES, Pair } from "./lib/graph/mod.ts";
-export type { BnTraining, PairRole } from "./lib/models/mod.ts";
+export type { Attr, OP_NAMES, Pads, Pair } from "./lib/graph/mod.ts";
+export type { BnTraining, MobilenetV2Cut, PairRole } from "./lib/models/mod.ts";
 export type {
   CategoryTotals,
   RecomputeCandidate,

@@ -10,3 +10,5 @@ export * from "./checkpoint.ts";
 export * from "./backbone.ts";
 export * from "./torchvision.ts";
 export * from "./finite.ts";
+export * from "./tfjs_layers.ts";
+export * from "./affine_u8.ts";
