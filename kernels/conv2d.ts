@@ -14,7 +14,8 @@
  * Bindings (all `var<storage, read_write> array<f32>`, indexed from element
  * 0; the caller places each by its binding offset):
  * - {@linkcode conv2d}: 0 `x`, 1 `wt`, 2 `y`;
- * - {@linkcode conv2dGradInput}: 0 `dy`, 1 `wt`, 2 `dx`;
+ * - {@linkcode conv2dGradInput}: 0 `dy`, 1 `wt`, 2 `dx`; with a base, 0 `dy`, 1 `wt`,
+ *   2 `base`, 3 `dx` (`dx = base + ∂x`; `dx` may be bound to `base`'s bytes);
  * - {@linkcode conv2dGradWeight}: 0 `x`, 1 `dy`, 2 `dw` (`dy` is
  *   `array<vec4<f32>>` when `Wo` is a multiple of 4: same data, read 4 at a time).
  * @module
@@ -197,11 +198,14 @@ export function conv2dGradInputTiling(g: ConvGeometry): ConvTiling {
  * taps with `oh·sh − ph + i·dh = ih` and `ow·sw − pw + j·dw = iw`. Each
  * invocation computes `tm` input channels (of one group) × `tn` input
  * columns `iw = p + sw·q` of one phase `p < sw`, so that their `ow` are
- * consecutive for every tap.
+ * consecutive for every tap. `withBase` adds a `base` binding to the sum
+ * (each invocation reads `base` only where it writes `dx`, so the two may
+ * share bytes).
  */
 export function conv2dGradInput(
   g: ConvGeometry,
   tiling: ConvTiling = conv2dGradInputTiling(g),
+  withBase = false,
 ): Kernel {
   const [n, cin, h, w] = g.x;
   const [cout, cinG, kh, kw] = g.w;
@@ -286,13 +290,17 @@ export function conv2dGradInput(
     );
     for (let j = 0; j < tn; j++) {
       L.push(
-        `  if (live${ciOk} && p + (q0 + ${j}u) * ${sw}u < ${w}u) { dx[xo${i} + (q0 + ${j}u) * ${sw}u] = acc${i}_${j}; }`,
+        `  if (live${ciOk} && p + (q0 + ${j}u) * ${sw}u < ${w}u) { let k${i}_${j} = xo${i} + (q0 + ${j}u) * ${sw}u; dx[k${i}_${j}] = ${
+          withBase ? `base[k${i}_${j}] + ` : ""
+        }acc${i}_${j}; }`,
       );
     }
   }
   return frame(
-    `conv2dGradInput_${tm}x${tn}`,
-    [storage(0, "dy"), storage(1, "wt"), storage(2, "dx")],
+    `conv2dGradInput${withBase ? "Base" : ""}_${tm}x${tn}`,
+    withBase
+      ? [storage(0, "dy"), storage(1, "wt"), storage(2, "base"), storage(3, "dx")]
+      : [storage(0, "dy"), storage(1, "wt"), storage(2, "dx")],
     count,
     wg,
     L,

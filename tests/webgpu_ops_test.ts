@@ -418,7 +418,7 @@ const convCase = fc.record({
 });
 
 gpuTest(
-  "conv2d: forward, input and weight gradients (stride, padding, dilation, groups)",
+  "conv2d: forward, input (plain and summed into a base) and weight gradients (stride, padding, dilation, groups)",
   async () => {
     await fc.assert(
       fc.asyncProperty(convCase, seed, async (p, sd) => {
@@ -431,7 +431,13 @@ gpuTest(
         const y = conv2d(x, wt, o);
         const dy = input("dy", y.shape);
         const a = { ...o } as unknown as Parameters<typeof conv2dGradInput>[2];
-        const outs = [y, conv2dGradInput(dy, wt, a, x.shape), conv2dGradWeight(x, dy, a, wt.shape)];
+        const base = input("base", x.shape);
+        const outs = [
+          y,
+          conv2dGradInput(dy, wt, a, x.shape),
+          conv2dGradWeight(x, dy, a, wt.shape),
+          conv2dGradInput(dy, wt, a, x.shape, base),
+        ];
         await same(graph(...outs), sd);
       }),
       { numRuns: RUNS },

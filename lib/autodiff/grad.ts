@@ -17,6 +17,7 @@ import {
   type Tensor,
   topoSort,
 } from "../graph/mod.ts";
+import { accumulateConvGrads } from "./accumulate_grads.ts";
 import { fuseBroadcastAdds } from "./fuse_broadcast.ts";
 
 /** A forward value that backward reads, with the bytes it keeps alive. */
@@ -56,6 +57,11 @@ export interface GradOptions {
    * them at full size ({@linkcode fuseBroadcastAdds}; default true).
    */
   readonly fuseBroadcasts?: boolean;
+  /**
+   * Sum a conv's input gradient into the other gradients of a fork, in one
+   * buffer ({@linkcode accumulateConvGrads}; default true).
+   */
+  readonly accumulateConvGrads?: boolean;
 }
 
 /**
@@ -102,9 +108,11 @@ export function grad(loss: Tensor, options: GradOptions = {}): GradResult {
     });
   }
   const raw = wrt.map((p) => cotangent.get(p) ?? fill(p.shape, 0));
-  const fused = options.fuseBroadcasts ?? true ? fuseBroadcastAdds(raw, new Set(forward)) : raw;
+  const fwd = new Set(forward);
+  const fused = options.fuseBroadcasts ?? true ? fuseBroadcastAdds(raw, fwd) : raw;
+  const summed = options.accumulateConvGrads ?? true ? accumulateConvGrads(fused, fwd) : fused;
   const grads = new Map<Tensor, Tensor>();
-  wrt.forEach((p, i) => grads.set(p, fused[i]));
+  wrt.forEach((p, i) => grads.set(p, summed[i]));
   const g = graph(loss, ...(options.keep ?? []), ...grads.values());
   const backward = dependents(g.nodes, seed);
   const saved = savedSet(g.nodes, backward);

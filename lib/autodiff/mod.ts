@@ -4,3 +4,4 @@
  */
 export * from "./grad.ts";
 export * from "./fuse_broadcast.ts";
+export * from "./accumulate_grads.ts";

@@ -148,9 +148,25 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   return node("conv2d", [x, w], y, { stride, padding, dilation, groups });
 }
 
-/** Gradient of a conv's input from its output gradient and weights. */
-export function conv2dGradInput(dy: Tensor, w: Tensor, attrs: ConvAttrs, xShape: Shape): Tensor {
-  return node("conv2dGradInput", [dy, w], xShape, { ...attrs });
+/**
+ * Gradient of a conv's input from its output gradient and weights; with
+ * `base` (of the input's shape), `base + ∂x`: the gradients of a fork summed
+ * into one buffer, which the planner may compute in place of `base`.
+ */
+export function conv2dGradInput(
+  dy: Tensor,
+  w: Tensor,
+  attrs: ConvAttrs,
+  xShape: Shape,
+  base?: Tensor,
+): Tensor {
+  if (base && (base.dtype !== "f32" || showShape(base.shape) !== showShape(xShape))) {
+    throw new ShapeError(
+      "conv2dGradInput",
+      `base ${base.dtype}${showShape(base.shape)} must be f32${showShape(xShape)}`,
+    );
+  }
+  return node("conv2dGradInput", base ? [dy, w, base] : [dy, w], xShape, { ...attrs });
 }
 
 /** Gradient of a conv's weights from its input and output gradient. */
@@ -181,7 +197,8 @@ export const CONV2D_OPS = {
     build: conv2dGradInput,
     backward: null,
     flops: (n) => convFlops(convGeometryOf(n)),
-    inPlace: NOT_IN_PLACE,
+    // With a base (third input), the sum may overwrite the base.
+    inPlace: (n) => (n.inputs.length === 3 ? [2] : NOT_IN_PLACE),
     perSample: true,
   },
   conv2dGradWeight: {

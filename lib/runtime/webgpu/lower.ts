@@ -62,7 +62,7 @@ export const LOWERINGS = {
   sumTo: (n) => one(broadcast.sumTo(n.inputs[0].shape, n.shape)),
   broadcastTo: (n) => one(broadcast.broadcastTo(n.inputs[0].shape, n.shape, num(n, "scale"))),
   conv2d: (n) => one(conv2d(convGeometryOf(n))),
-  conv2dGradInput: (n) => one(conv2dGradInput(convGeometryOf(n))),
+  conv2dGradInput: (n) => one(conv2dGradInput(convGeometryOf(n), undefined, n.inputs.length === 3)),
   conv2dGradWeight: (n) => one(conv2dGradWeight(convGeometryOf(n))),
   batchNorm: (n) => bn.batchNorm(bnLayout(n), n.attrs.mode as "eval" | "batch", num(n, "eps")),
   batchNormGradInput: (n) => bn.batchNormGradInput(bnLayout(n), num(n, "eps")),

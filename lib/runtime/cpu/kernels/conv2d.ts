@@ -119,16 +119,28 @@ export const conv2d: CpuKernel = (n, [xa, wa], out) => {
   }
 };
 
-/** Input gradient: `col2im(W[g]ᵀ · dY[b,g])`. */
-export const conv2dGradInput: CpuKernel = (n, [dya, wa], out) => {
+/**
+ * Input gradient: `col2im(W[g]ᵀ · dY[b,g])`; with a base (third input),
+ * `base + col2im(…)`, summed one sample at a time in a per-sample buffer so
+ * the result is the same bits as adding the plain gradient to the base, and
+ * `out` may be the base itself.
+ */
+export const conv2dGradInput: CpuKernel = (n, [dya, wa, basea], out) => {
   const dy = f32(dya), wt = f32(wa);
   const geo = convGeometryOf(n);
-  const dx = f32(out).fill(0);
+  const base = basea === undefined ? undefined : f32(basea);
   if (isDepthwise(geo)) {
-    depthwiseGradInput(geo, dy, wt, dx);
+    // accumulateConvGrads gives depthwise convs no base; a hand-built one sums a whole copy.
+    const part = base ? new Float32Array(out.length) : f32(out).fill(0);
+    depthwiseGradInput(geo, dy, wt, part);
+    if (base) f32(out).set(part.map((v, i) => base[i] + v));
     return;
   }
   const d = dims(geo);
+  const sample = d.cin * d.h * d.w;
+  const dx = f32(out);
+  if (!base) dx.fill(0);
+  const part = base ? new Float32Array(sample) : dx;
   const col = new Float32Array(d.rows * d.cols);
   const wT = Array.from(
     { length: d.groups },
@@ -136,11 +148,14 @@ export const conv2dGradInput: CpuKernel = (n, [dya, wa], out) => {
       transpose(wt.subarray(g * d.coutG * d.rows, (g + 1) * d.coutG * d.rows), d.coutG, d.rows),
   );
   for (let b = 0; b < d.n; b++) {
+    const at = base ? b * sample : 0;
+    if (base) part.fill(0);
     for (let g = 0; g < d.groups; g++) {
       col.fill(0);
       gemm(d.rows, d.cols, d.coutG, wT[g], 0, dy, (b * d.cout + g * d.coutG) * d.cols, col, 0);
-      forEachColumn(n, d, b, g, (c, i) => (dx[i] += col[c]));
+      forEachColumn(n, d, b, g, (c, i) => (part[i - at] += col[c]));
     }
+    if (base) { for (let i = 0; i < sample; i++) dx[at + i] = base[at + i] + part[i]; }
   }
 };
 
