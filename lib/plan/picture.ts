@@ -183,7 +183,7 @@ export function planPicture(plan: Plan, options: PictureOptions = {}): string {
   // (1) The timeline.
   out.push(`<text x="${LEFT}" y="${top}" font-weight="bold">live bytes per step</text>`);
   top += 8;
-  const tMax = Math.max(t.peakBytes, 1);
+  const tMax = Math.max(t.peakBytes * 1.08, 1); // headroom for the peak marker
   const tTop = top;
   const ty = (b: number) => tTop + PANEL - (b / tMax) * PANEL;
   out.push(...yAxis(tTop, tMax, ty, "MB live"));
