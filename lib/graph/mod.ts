@@ -56,4 +56,19 @@ export { flatten, reshape } from "./ops/reshape.ts";
 export { linear, matmul, type MatmulOptions } from "./ops/matmul.ts";
 export { softmaxCrossEntropy, softmaxCrossEntropyGrad } from "./ops/loss.ts";
 export { binarize } from "./ops/binarize.ts";
+export {
+  type AdamRule,
+  adamUpdate,
+  isOptimizerState,
+  isUpdate,
+  OPTIMIZER_STEP_INPUT,
+  optimizerState,
+  optimizerStepInput,
+  optimizerStepValues,
+  type SgdRule,
+  sgdUpdate,
+  stateSlots,
+  type UpdateRule,
+  updateState,
+} from "./ops/optim.ts";
 export { rewrite, withBatchNorms, withEvalNorms } from "./transform.ts";

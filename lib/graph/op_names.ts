@@ -62,6 +62,9 @@ export const OP_NAMES = [
   "softmaxCrossEntropyGrad",
   // binarize.ts
   "binarize",
+  // optim.ts
+  "sgdUpdate",
+  "adamUpdate",
 ] as const;
 
 /** The name of an op: a key of `OPS` and of every per-op table. */

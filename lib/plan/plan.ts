@@ -4,12 +4,12 @@
  * @module
  */
 import type { GradResult } from "../autodiff/mod.ts";
-import { byteSize, type Graph, type Tensor } from "../graph/mod.ts";
+import { byteSize, type Graph, isOptimizerState, isUpdate, type Tensor } from "../graph/mod.ts";
 import { assignOffsets } from "./assign.ts";
 import { inPlaceCandidates } from "./in_place.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { lowerBound } from "./lower_bound.ts";
-import { scheduleGraph } from "./schedule.ts";
+import { hoistUpdates, scheduleGraph } from "./schedule.ts";
 import {
   CPU_TARGET,
   type Interval,
@@ -36,6 +36,7 @@ export function isGradResult(source: GradResult | Graph): source is GradResult {
 
 function nameOf(n: Tensor, i: number, gradOf: ReadonlyMap<Tensor, Tensor>): string {
   if (n.op === "param" || n.op === "input") return String(n.attrs.name);
+  if (isUpdate(n)) return `update(${n.inputs[0].attrs.name})`;
   const p = gradOf.get(n);
   return p ? `grad(${p.attrs.name})` : `%${i}`;
 }
@@ -50,7 +51,11 @@ function root(parent: number[], i: number): number {
  * Plans a `grad()` result (forward + backward) or an inference graph: the
  * schedule that runtimes execute, each value's lifetime, in-place reuse, one
  * arena with aligned offsets, the arena's lower bound for this schedule, and
- * the persistent bytes (weights, trainable gradients, optimizer state).
+ * the persistent bytes (weights, trainable gradients, optimizer state). In
+ * a graph with optimizer updates (`withOptimizer`), each update runs right
+ * after its gradient is final and every other reader of its parameter has
+ * run, the gradients it reads are arena values, and the optimizer state is
+ * counted from the state parameters.
  * Offsets follow `target.alignment`; a runtime executes a plan made for its
  * own `runtime.target` (or a stricter one).
  *
@@ -80,18 +85,23 @@ export function planGraph(
       `planGraph: target maxBindingBytes must be positive, got ${target.maxBindingBytes}`,
     );
   }
-  const optimizer = options.optimizer ?? "none";
+  const optimizer = options.optimizer ??
+    (isGradResult(source) && "rule" in source
+      ? (source.rule as { kind: OptimizerKind }).kind
+      : "none");
   const g = isGradResult(source) ? source.graph : source;
   const grads = isGradResult(source) ? source.grads : new Map<Tensor, Tensor>();
   const backward: ReadonlySet<Tensor> = isGradResult(source) ? source.backward : new Set();
   const savedSet = new Set(isGradResult(source) ? source.saved.map((s) => s.tensor) : []);
   const gradOf = new Map<Tensor, Tensor>();
   for (const [p, d] of grads) gradOf.set(d, p);
-  const persistent = new Set(gradOf.keys());
-
-  const schedule = scheduleGraph(g, { persistent });
-  const order = schedule.order;
   const keep = new Set(g.outputs);
+  // A gradient is persistent when it is an output; one an update consumes lives in the arena.
+  const persistent = new Set([...gradOf.keys()].filter((d) => keep.has(d)));
+  const updates = g.nodes.filter(isUpdate);
+
+  const schedule = scheduleGraph(g, { persistent: new Set([...persistent, ...updates]) });
+  const order = hoistUpdates(schedule.order);
   const life = lifetimes(order, keep);
   const end = order.length - 1;
   const index = new Map<Tensor, number>();
@@ -99,7 +109,9 @@ export function planGraph(
 
   const category = (n: Tensor): ValueCategory =>
     n.op === "param"
-      ? "weight"
+      ? isOptimizerState(n) ? "state" : "weight"
+      : isUpdate(n)
+      ? "update"
       : persistent.has(n)
       ? "gradient"
       : n.op === "input"
@@ -110,7 +122,9 @@ export function planGraph(
       ? "saved"
       : "transient";
   const cats = g.nodes.map(category);
-  const inArena = cats.map((c) => c !== "weight" && c !== "gradient");
+  const inArena = cats.map((c) =>
+    c !== "weight" && c !== "state" && c !== "gradient" && c !== "update"
+  );
   const bytes = g.nodes.map((n) => byteSize(n.shape, n.dtype));
   const first = g.nodes.map((n) => life.get(n)?.firstWrite ?? 0);
   const last = g.nodes.map((n) => life.get(n)?.lastRead ?? end);
@@ -156,7 +170,7 @@ export function planGraph(
   const bound = lowerBound(intervals);
 
   const values: PlannedValue[] = g.nodes.map((n, i) => {
-    const isWeight = cats[i] === "weight";
+    const isWeight = cats[i] === "weight" || cats[i] === "state";
     const v: PlannedValue = {
       index: i,
       name: nameOf(n, i, gradOf),
@@ -170,7 +184,7 @@ export function planGraph(
       inputs: n.inputs.map((x) => index.get(x)!),
       step: isWeight ? -1 : first[i],
       firstWrite: isWeight ? 0 : first[i],
-      lastRead: isWeight || cats[i] === "gradient" ? end : last[i],
+      lastRead: isWeight || cats[i] === "gradient" || cats[i] === "update" ? end : last[i],
       offset: inArena[i] ? assignment.offsets[slotOf.get(i)!] : null,
     };
     return inPlaceOf.has(i) ? { ...v, inPlaceOf: inPlaceOf.get(i)! } : v;
@@ -179,10 +193,15 @@ export function planGraph(
   const sum = (pick: (v: PlannedValue) => boolean) =>
     values.reduce((s, v) => (pick(v) ? s + v.bytes : s), 0);
   const weightBytes = sum((v) => v.category === "weight");
-  // One gradient buffer per trainable parameter, even when two share a gradient node.
   const trainableBytes = [...grads.keys()].reduce((s, p) => s + byteSize(p.shape, p.dtype), 0);
-  const gradientBytes = [...grads.values()].reduce((s, d) => s + byteSize(d.shape, d.dtype), 0);
-  const optimizerBytes = OPTIMIZER_STATE_FACTOR[optimizer] * trainableBytes;
+  // One gradient buffer per trainable parameter whose gradient is an output, even when two share a node.
+  const gradientBytes = [...grads.values()].reduce(
+    (s, d) => persistent.has(d) ? s + byteSize(d.shape, d.dtype) : s,
+    0,
+  );
+  const optimizerBytes = updates.length > 0
+    ? sum((v) => v.category === "state")
+    : OPTIMIZER_STATE_FACTOR[optimizer] * trainableBytes;
   return {
     tensors: g.nodes,
     values,

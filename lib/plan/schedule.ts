@@ -3,7 +3,7 @@
  * chosen to lower the peak of live bytes.
  * @module
  */
-import { byteSize, type Graph, type Tensor } from "../graph/mod.ts";
+import { byteSize, type Graph, isUpdate, type Tensor } from "../graph/mod.ts";
 import { lowerBound } from "./lower_bound.ts";
 
 /** What the scheduler needs to know besides the graph. */
@@ -178,4 +178,56 @@ export function scheduleGraph(g: Graph, options: ScheduleOptions = {}): Schedule
     }
   }
   return best ?? { order: [], strategy: "none", peakBytes: 0 };
+}
+
+/**
+ * `order` with every optimizer update moved to the earliest step it may
+ * run: after its gradient and its other operands are computed and after
+ * every other reader of its parameter and state (the update overwrites
+ * them). Sources read only by updates (the step input) move to right
+ * before the first update. Other nodes keep their relative order; updates
+ * keep theirs among those placed at the same step.
+ */
+export function hoistUpdates(order: readonly Tensor[]): Tensor[] {
+  const updates = order.filter(isUpdate);
+  if (updates.length === 0) return [...order];
+  const readers = new Map<Tensor, Tensor[]>();
+  for (const n of order) {
+    for (const x of n.inputs) {
+      if (!readers.has(x)) readers.set(x, []);
+      readers.get(x)!.push(n);
+    }
+  }
+  const onlyUpdates = (n: Tensor) =>
+    n.inputs.length === 0 && (readers.get(n) ?? []).every(isUpdate);
+  const rest = order.filter((n) => !isUpdate(n) && !onlyUpdates(n));
+  const late = order.filter((n) => !isUpdate(n) && onlyUpdates(n));
+  const pos = new Map<Tensor, number>();
+  rest.forEach((n, i) => pos.set(n, i));
+  const after = new Map<number, Tensor[]>();
+  for (const u of updates) {
+    let at = -1;
+    for (const x of u.inputs) {
+      at = Math.max(at, pos.get(x) ?? -1);
+      if (x.op !== "param") continue;
+      for (const r of readers.get(x) ?? []) if (r !== u) at = Math.max(at, pos.get(r) ?? -1);
+    }
+    if (!after.has(at)) after.set(at, []);
+    after.get(at)!.push(u);
+  }
+  const out: Tensor[] = [];
+  let pulled = false;
+  const place = (at: number) => {
+    const us = after.get(at);
+    if (!us) return;
+    if (!pulled) out.push(...late);
+    pulled = true;
+    out.push(...us);
+  };
+  place(-1);
+  rest.forEach((n, i) => {
+    out.push(n);
+    place(i);
+  });
+  return out;
 }

@@ -11,13 +11,29 @@
 import type { DType, Shape, Tensor } from "../graph/mod.ts";
 
 /**
- * What a value is, for accounting. `weight`s (every parameter, frozen or not)
- * and `gradient`s (trainable parameters' gradients) are persistent and live
- * outside the arena; everything else is in the arena: fed `input`s, graph
- * `output`s other than gradients (they live to the end), `saved` forward
- * values that backward reads, and `transient` values.
+ * What a value is, for accounting. `weight`s (every parameter, frozen or
+ * not), optimizer `state` (parameters only update ops write) and
+ * `gradient`s (trainable parameters' gradients that are graph outputs) are
+ * persistent and live outside the arena; an `update` (an optimizer update's
+ * value: its parameter, written in place) takes no bytes of its own;
+ * everything else is in the arena: fed `input`s, graph `output`s other than
+ * gradients (they live to the end), `saved` forward values that backward
+ * reads, and `transient` values (among them the gradients an update reads).
  */
-export type ValueCategory = "weight" | "gradient" | "input" | "output" | "saved" | "transient";
+export type ValueCategory =
+  | "weight"
+  | "state"
+  | "gradient"
+  | "update"
+  | "input"
+  | "output"
+  | "saved"
+  | "transient";
+
+/** True for the categories a runtime holds as parameters (fed by name, outside the arena). */
+export function isParamCategory(c: ValueCategory): boolean {
+  return c === "weight" || c === "state";
+}
 
 /** Optimizer state kept per trainable parameter: none, SGD momentum (1×), Adam (2×). */
 export type OptimizerKind = "none" | "sgd" | "adam";
@@ -57,7 +73,7 @@ export interface PlannedValue {
   readonly firstWrite: number;
   /** Last step that reads it; the last step of the schedule for outputs. */
   readonly lastRead: number;
-  /** Byte offset in the arena, or null for persistent values (weights, gradients). */
+  /** Byte offset in the arena, or null for values outside it (weights, state, gradients, updates). */
   readonly offset: number | null;
   /** The input value whose bytes this value takes over (computed in place). */
   readonly inPlaceOf?: number;
@@ -109,9 +125,15 @@ export interface Plan {
   readonly weightBytes: number;
   /** Bytes of the differentiated (trainable) parameters. */
   readonly trainableBytes: number;
-  /** Bytes of their gradients (one buffer per trainable parameter). */
+  /**
+   * Bytes of their persistent gradients (one buffer per trainable parameter
+   * whose gradient is a graph output; 0 when updates consume them in the arena).
+   */
   readonly gradientBytes: number;
-  /** Optimizer state bytes (factor × trainable bytes). */
+  /**
+   * Optimizer state bytes: the state parameters' bytes in a graph with
+   * updates, else the optimizer's factor × trainable bytes.
+   */
   readonly optimizerBytes: number;
   /** Bytes of the forward values backward reads (the saved set). */
   readonly savedActivationBytes: number;

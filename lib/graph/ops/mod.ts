@@ -13,6 +13,7 @@ import { BROADCAST_OPS } from "./broadcast.ts";
 import { CONV2D_OPS } from "./conv2d.ts";
 import { LOSS_OPS } from "./loss.ts";
 import { MATMUL_OPS } from "./matmul.ts";
+import { OPTIM_OPS } from "./optim.ts";
 import { POOL_OPS } from "./pool.ts";
 import { REDUCE_OPS } from "./reduce.ts";
 import { PAD_OPS } from "./pad.ts";
@@ -40,6 +41,7 @@ export const OPS: { readonly [K in OpName]: OpDef } = {
   ...MATMUL_OPS,
   ...LOSS_OPS,
   ...BINARIZE_OPS,
+  ...OPTIM_OPS,
 };
 
 /**

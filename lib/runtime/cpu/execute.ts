@@ -4,7 +4,8 @@
  * runtimes are tested against.
  * @module
  */
-import { byteSize, type Graph, showShape, type Tensor } from "../../graph/mod.ts";
+import { byteSize, type Graph, isUpdate, showShape, type Tensor } from "../../graph/mod.ts";
+import { hoistUpdates } from "../../plan/schedule.ts";
 import { allocate, arrayKind, FeedError, type Feeds, type TensorData } from "../data.ts";
 import type { CpuKernel } from "./kernels/kernel.ts";
 import { CPU_KERNELS } from "./kernels/mod.ts";
@@ -39,23 +40,28 @@ export function kernelOf(n: Tensor): CpuKernel {
   return kernel;
 }
 
-/** Evaluates one non-source node on the CPU into a new array. */
+/**
+ * Evaluates one non-source node on the CPU into a new array; an optimizer
+ * update writes its parameter (and state) arrays in place and returns the parameter's.
+ */
 export function evalNode(n: Tensor, args: readonly TensorData[]): TensorData {
-  const out = allocate(n.shape, n.dtype);
+  const out = isUpdate(n) ? args[0] : allocate(n.shape, n.dtype);
   kernelOf(n)(n, args, out);
   return out;
 }
 
 /**
- * Runs every node of `g` in order and returns its outputs. Values are
- * dropped after their last use, so peak host memory follows the graph order.
+ * Runs every node of `g` in order (each optimizer update after every other
+ * reader of its parameter) and returns its outputs. Values are dropped
+ * after their last use, so peak host memory follows the graph order.
  */
 export function executeCpu(g: Graph, feeds: Feeds): TensorData[] {
+  const order = hoistUpdates(g.nodes);
   const lastUse = new Map<Tensor, number>();
-  g.nodes.forEach((n, i) => n.inputs.forEach((x) => lastUse.set(x, i)));
+  order.forEach((n, i) => n.inputs.forEach((x) => lastUse.set(x, i)));
   const keep = new Set(g.outputs);
   const values = new Map<Tensor, TensorData>();
-  g.nodes.forEach((n, i) => {
+  order.forEach((n, i) => {
     const isSource = n.op === "input" || n.op === "param";
     values.set(
       n,

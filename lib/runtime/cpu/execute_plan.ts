@@ -4,11 +4,13 @@
  * write straight into those views (a value computed in place shares its
  * input's bytes). Values the plan keeps outside the arena have their own
  * storage: parameters are read from the feeds, persistent values (trainable
- * gradients) get one array each per execution, handed to the caller.
+ * gradients) get one array each per execution, handed to the caller. An
+ * optimizer update writes its parameter and state arrays, the fed ones, in
+ * place: on the CPU the caller's parameter store is the device's.
  * @module
  */
 import { showShape } from "../../graph/mod.ts";
-import type { Plan, PlannedValue } from "../../plan/types.ts";
+import { isParamCategory, type Plan, type PlannedValue } from "../../plan/types.ts";
 import { allocate, FeedError, type Feeds, PlanError, type TensorData, viewOf } from "../data.ts";
 import { kernelOf, sourceValue } from "./execute.ts";
 
@@ -80,9 +82,13 @@ export function prepareCpuPlan(plan: Plan, options: ExecutePlanOptions = {}): Pr
     if (poison) new Uint8Array(arena).fill(0xff);
     const values = new Array<TensorData | null>(plan.values.length).fill(null);
     for (const v of plan.values) {
-      if (v.category === "weight") values[v.index] = sourceValue(plan.tensors[v.index], feeds);
+      if (isParamCategory(v.category)) {
+        values[v.index] = sourceValue(plan.tensors[v.index], feeds);
+      }
     }
-    const own = (v: PlannedValue) => views[v.index] ?? allocate(v.shape, v.dtype);
+    // An update's value is its parameter's own array, written in place.
+    const own = (v: PlannedValue) =>
+      v.category === "update" ? values[v.inputs[0]]! : views[v.index] ?? allocate(v.shape, v.dtype);
     plan.schedule.forEach((i, s) => {
       const v = plan.values[i];
       const n = plan.tensors[i];

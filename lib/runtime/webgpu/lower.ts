@@ -17,6 +17,7 @@ import { binarize } from "../../../kernels/binarize.ts";
 import * as broadcast from "../../../kernels/broadcast.ts";
 import * as elementwise from "../../../kernels/elementwise.ts";
 import * as loss from "../../../kernels/loss.ts";
+import * as optim from "../../../kernels/optim.ts";
 import * as pad from "../../../kernels/pad.ts";
 import * as pool from "../../../kernels/pool.ts";
 import * as reduce from "../../../kernels/reduce.ts";
@@ -98,6 +99,19 @@ export const LOWERINGS = {
     one(loss.softmaxCrossEntropy(n.inputs[0].shape[0], n.inputs[0].shape[1])),
   softmaxCrossEntropyGrad: (n) => one(loss.softmaxCrossEntropyGrad(n.shape[0], n.shape[1])),
   binarize: (n) => one(binarize(count(n), num(n, "threshold"))),
+  sgdUpdate: (n) =>
+    one(optim.sgdUpdate(count(n), num(n, "lr"), num(n, "momentum"), num(n, "weightDecay"))),
+  adamUpdate: (n) =>
+    one(
+      optim.adamUpdate(
+        count(n),
+        num(n, "lr"),
+        num(n, "beta1"),
+        num(n, "beta2"),
+        num(n, "eps"),
+        num(n, "weightDecay"),
+      ),
+    ),
 } satisfies { readonly [K in OpName]: Lower | null };
 
 /** The dispatches of one non-source node; throws UnsupportedOpError for a source or an unknown op. */

@@ -6,11 +6,19 @@
  * uploaded when stale. Each node compiles to cached WGSL pipelines, bound in
  * batch slices when a value exceeds the plan target's binding limit; every
  * dispatch of a step is recorded in one command encoder and only the
- * outputs are read back.
+ * outputs are read back. Optimizer updates write their parameter and state
+ * buffers in place: from then on the device holds the newer values (they
+ * are not uploaded again unless the host hands another array or marks it
+ * changed) and `readParams` reads them back.
  * @module
  */
-import { byteSize, isTrainable, showShape, type Tensor } from "../../graph/mod.ts";
-import type { Plan, PlannedValue, PlanTarget } from "../../plan/types.ts";
+import { byteSize, isTrainable, showShape, type Tensor, updateState } from "../../graph/mod.ts";
+import {
+  isParamCategory,
+  type Plan,
+  type PlannedValue,
+  type PlanTarget,
+} from "../../plan/types.ts";
 import { checkFeed } from "../cpu/execute.ts";
 import { allocate, type Feeds, PlanError, type Runtime, type TensorData } from "../data.ts";
 import { requestDevice } from "./device.ts";
@@ -67,6 +75,15 @@ export interface WebGpuRuntimeOptions {
 export interface WebGpuRuntime extends Runtime {
   /** The device it runs on. */
   readonly device: GPUDevice;
+  /**
+   * The named parameters as the device holds them (after its optimizer
+   * updates), read back into new arrays; names it never uploaded are
+   * taken from `params`.
+   */
+  readParams(
+    names: Iterable<string>,
+    params: ReadonlyMap<string, Float32Array>,
+  ): Promise<Map<string, Float32Array>>;
   /** Forgets uploaded parameters (all, or the named ones) so they are uploaded again. */
   invalidateParams(names?: Iterable<string>): void;
   /** Releases every buffer and the device. */
@@ -180,6 +197,11 @@ function sliceSlots(n: Tensor, split: BatchSplit, whole: readonly Slot[], k: num
   });
 }
 
+/** True for a value with bytes of its own on the device (not a parameter, state or update). */
+function onDevice(v: PlannedValue): boolean {
+  return !isParamCategory(v.category) && v.category !== "update";
+}
+
 /** A typed array's bytes padded to whole `u32` words (writeBuffer needs multiples of 4). */
 function wordBytes(a: TensorData): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength);
@@ -225,6 +247,8 @@ class GpuRuntime implements WebGpuRuntime {
   readonly #layouts = new Map<number, GPUBindGroupLayout>();
   readonly #prepared = new Map<Plan, Promise<Prepared>>();
   readonly #params = new Map<string, ParamEntry>();
+  /** Parameters (and state) an update has written on the device: their host arrays are older. */
+  readonly #written = new Set<string>();
   #lost: GPUDeviceLostInfo | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #profile = new Map<string, OpProfile>();
@@ -340,7 +364,7 @@ class GpuRuntime implements WebGpuRuntime {
   async #prepare(plan: Plan): Promise<Prepared> {
     this.#checkTarget(plan);
     const max = plan.target.maxBindingBytes;
-    const weights = plan.values.filter((v) => v.category === "weight");
+    const weights = plan.values.filter((v) => isParamCategory(v.category));
     for (const w of weights) {
       const p = plan.tensors[w.index];
       const bytes = bindingBytes(p);
@@ -351,7 +375,7 @@ class GpuRuntime implements WebGpuRuntime {
     const arena = plan.arenaBytes > 0 ? this.#buffer("da3 arena", plan.arenaBytes) : null;
     if (arena) owned.push(arena);
     for (const v of plan.values) {
-      if (v.category === "weight") continue;
+      if (isParamCategory(v.category) || v.category === "update") continue;
       const t = plan.tensors[v.index];
       const size = bindingBytes(t);
       if (v.offset !== null) slots.set(v.index, { buffer: arena!, offset: v.offset, size });
@@ -417,7 +441,7 @@ class GpuRuntime implements WebGpuRuntime {
     let end = 0;
     for (const i of plan.outputs) {
       stagingOffsets.push(end);
-      if (plan.values[i].category !== "weight") end += bindingBytes(plan.tensors[i]);
+      if (onDevice(plan.values[i])) end += bindingBytes(plan.tensors[i]);
     }
     const staging = this.#buffer(
       "da3 readback",
@@ -454,7 +478,7 @@ class GpuRuntime implements WebGpuRuntime {
 
   /** The parameters a plan reads. */
   #paramsOf(plan: Plan): Tensor[] {
-    return plan.values.filter((v) => v.category === "weight").map((v) => plan.tensors[v.index]);
+    return plan.values.filter((v) => isParamCategory(v.category)).map((v) => plan.tensors[v.index]);
   }
 
   /** Uploads the parameters `plan` reads where the device copy is stale. */
@@ -471,7 +495,8 @@ class GpuRuntime implements WebGpuRuntime {
         this.#params.set(name, e);
       }
       const version = paramVersion(a);
-      if (e.source !== a || e.version !== version || (always && isTrainable(p))) {
+      const reupload = always && isTrainable(p) && !this.#written.has(name);
+      if (e.source !== a || e.version !== version || reupload) {
         this.device.queue.writeBuffer(e.buffer, 0, a as Float32Array<ArrayBuffer>);
         e.source = a;
         e.version = version;
@@ -501,9 +526,11 @@ class GpuRuntime implements WebGpuRuntime {
     if (!stale) return;
     for (const s of compute) {
       const args = plan.values[s.index].inputs;
+      const inputs = s.node.inputs.map((t, k) => this.#slotOf(prep, t, args[k]));
+      // An update's output binding is its parameter's buffer (written through binding 0).
       const whole = [
-        ...s.node.inputs.map((t, k) => this.#slotOf(prep, t, args[k])),
-        prep.slots.get(s.index)!,
+        ...inputs,
+        plan.values[s.index].category === "update" ? inputs[0] : prep.slots.get(s.index)!,
       ];
       const parts = s.split?.parts ?? 1;
       s.bindGroups = Array.from({ length: parts }, (_, k) => {
@@ -588,7 +615,7 @@ class GpuRuntime implements WebGpuRuntime {
       pass?.end();
     }
     plan.outputs.forEach((o, i) => {
-      if (plan.values[o].category === "weight") return;
+      if (!onDevice(plan.values[o])) return;
       const slot = prep.slots.get(o)!;
       encoder.copyBufferToBuffer(
         slot.buffer,
@@ -603,6 +630,12 @@ class GpuRuntime implements WebGpuRuntime {
     const oom = await device.popErrorScope();
     const err = validation ?? oom;
     if (err) throw new KernelError("execute", err.message);
+    for (const s of prep.steps) {
+      if (s.kind !== "compute" || plan.values[s.index].category !== "update") continue;
+      for (const t of [s.node.inputs[0], ...updateState(s.node)]) {
+        this.#written.add(String(t.attrs.name));
+      }
+    }
     if (timing) await this.#readTimes(timing, prep);
     try {
       await prep.staging.mapAsync(GPUMapMode.READ);
@@ -615,6 +648,11 @@ class GpuRuntime implements WebGpuRuntime {
       return plan.outputs.map((o, i) => {
         const t = plan.tensors[o];
         if (t.op === "param") return checkFeed(t, "param", feeds.params.get(String(t.attrs.name)));
+        if (plan.values[o].category === "update") {
+          // The parameter stays on the device: its host array, read back with readParams.
+          const p = t.inputs[0];
+          return checkFeed(p, "param", feeds.params.get(String(p.attrs.name)));
+        }
         const out = allocate(t.shape, t.dtype);
         const bytes = byteSize(t.shape, t.dtype);
         new Uint8Array(out.buffer).set(new Uint8Array(mapped, prep.stagingOffsets[i], bytes));
@@ -691,6 +729,60 @@ class GpuRuntime implements WebGpuRuntime {
 
   async prepare(plan: Plan): Promise<void> {
     await this.#preparedOf(plan);
+  }
+
+  readParams(
+    names: Iterable<string>,
+    params: ReadonlyMap<string, Float32Array>,
+  ): Promise<Map<string, Float32Array>> {
+    const run = async () => {
+      this.#checkLost();
+      const which = [...names];
+      const held = which.filter((n) => this.#params.has(n));
+      const offsets: number[] = [];
+      let end = 0;
+      for (const n of held) {
+        offsets.push(end);
+        end += this.#params.get(n)!.bytes;
+      }
+      const out = new Map<string, Float32Array>();
+      if (end > 0) {
+        const staging = this.#buffer(
+          "da3 params readback",
+          end,
+          GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        );
+        try {
+          const encoder = this.device.createCommandEncoder({ label: "da3 read params" });
+          held.forEach((n, k) => {
+            const e = this.#params.get(n)!;
+            encoder.copyBufferToBuffer(e.buffer, 0, staging, offsets[k], e.bytes);
+          });
+          this.device.queue.submit([encoder.finish()]);
+          await staging.mapAsync(GPUMapMode.READ);
+          const mapped = staging.getMappedRange();
+          held.forEach((n, k) => {
+            const e = this.#params.get(n)!;
+            out.set(n, new Float32Array(mapped.slice(offsets[k], offsets[k] + e.bytes)));
+          });
+          staging.unmap();
+        } finally {
+          staging.destroy();
+        }
+      }
+      for (const n of which) {
+        if (out.has(n)) continue;
+        const a = params.get(n);
+        if (!a) {
+          throw new PlanError(`webgpu: readParams: no parameter "${n}" on the device or the host`);
+        }
+        out.set(n, a);
+      }
+      return out;
+    };
+    const result = this.#queue.then(run).catch((e) => this.#lostOr(e));
+    this.#queue = result.catch(() => undefined);
+    return result;
   }
 
   invalidateParams(names?: Iterable<string>): void {

@@ -13,7 +13,9 @@ import type { TensorData } from "../../data.ts";
  * element of `out` is written. `out` may be the very bytes of an input the
  * planner lets the node compute in place (`inPlaceOf`), so element `i` is
  * written only after element `i` of that input is read; no other input is
- * mutated.
+ * mutated, except by the optimizer updates (`sgdUpdate`, `adamUpdate`),
+ * whose `out` is their parameter operand and which overwrite their state
+ * operands as well.
  */
 export type CpuKernel = (node: Tensor, inputs: readonly TensorData[], out: TensorData) => void;
 

@@ -10,6 +10,7 @@ import * as conv from "./conv2d.ts";
 import * as elementwise from "./elementwise.ts";
 import * as loss from "./loss.ts";
 import * as matmul from "./matmul.ts";
+import * as optim from "./optim.ts";
 import * as pool from "./pool.ts";
 import * as reduce from "./reduce.ts";
 import * as pad from "./pad.ts";
@@ -59,4 +60,6 @@ export const CPU_KERNELS = {
   softmaxCrossEntropy: loss.softmaxCrossEntropy,
   softmaxCrossEntropyGrad: loss.softmaxCrossEntropyGrad,
   binarize,
+  sgdUpdate: optim.sgdUpdate,
+  adamUpdate: optim.adamUpdate,
 } satisfies { readonly [K in OpName]: CpuKernel | null };

@@ -1,0 +1,87 @@
+/**
+ * The optimizer on the WebGPU device: 20 steps of a small CNN whose plan
+ * ends in update ops (parameters and state written in place on the device,
+ * read back only at the end) against the same steps with the gradients read
+ * back and the host optimizer applied. The WGSL updates compute in f32
+ * where the host computes in f64 and rounds what it stores, and WGSL's
+ * division and square root may differ by an ulp; the documented tolerance
+ * is |device − host| ≤ 1e-6·(1 + |host|) after 20 steps. Frozen parameters
+ * are never written. Needs a WebGPU adapter (Mesa llvmpipe in CI).
+ */
+import assert from "node:assert/strict";
+import { OPTIMIZER_STEP_INPUT, optimizerStepValues } from "../lib/graph/mod.ts";
+import { withOptimizer } from "../lib/autodiff/mod.ts";
+import { planGraph } from "../lib/plan/plan.ts";
+import type { ParamStore } from "../lib/runtime/data.ts";
+import { initParams } from "../lib/runtime/params.ts";
+import { createWebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
+import {
+  initOptimizer,
+  type OptimizerConfig,
+  optimizerStateTensors,
+  optimizerStep,
+} from "../lib/train/optimizer.ts";
+import { gradientsOf } from "../lib/train/step.ts";
+import { batchesOf, smallCnn } from "./optimizer_fixture.ts";
+
+/** The documented tolerance of the device optimizer against the host's. */
+const TOLERANCE = 1e-6;
+
+function assertClose(device: Float32Array, host: Float32Array, what: string): void {
+  assert.equal(device.length, host.length, what);
+  for (let i = 0; i < host.length; i++) {
+    const err = Math.abs(device[i] - host[i]) / (1 + Math.abs(host[i]));
+    if (!(err <= TOLERANCE)) assert.fail(`${what}[${i}]: device ${device[i]} vs host ${host[i]}`);
+  }
+}
+
+const CONFIGS: readonly OptimizerConfig[] = [
+  { kind: "sgd", momentum: 0.9, weightDecay: 1e-3 },
+  { kind: "adam", weightDecay: 1e-2 },
+];
+
+for (const config of CONFIGS) {
+  Deno.test({
+    name: `20 ${config.kind} steps on the WebGPU device agree with the host optimizer`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const gpu = await createWebGpuRuntime();
+      try {
+        const g = smallCnn(4, 5);
+        const lr = config.kind === "sgd" ? 0.05 : 0.01;
+        const og = withOptimizer(g, config, lr);
+        const hostPlan = planGraph(g, gpu.target);
+        const devicePlan = planGraph(og, gpu.target);
+        let host: ParamStore = initParams(g.graph, 3);
+        let state = initOptimizer(config);
+        const params = initParams(og.graph, 3);
+        const fed = new Map(params);
+        const batches = batchesOf(4, 5, 20, 7);
+        for (const b of batches) {
+          const out = await gpu.execute(hostPlan, { inputs: b, params: host });
+          ({ params: host, state } = optimizerStep(state, host, gradientsOf(g, out), lr));
+        }
+        // The device run hands other arrays for the same names: they are uploaded once.
+        for (const [t, b] of batches.entries()) {
+          const inputs = { ...b, [OPTIMIZER_STEP_INPUT]: optimizerStepValues(config, t + 1) };
+          const [loss] = await gpu.execute(devicePlan, { inputs, params });
+          assert.ok(Number.isFinite((loss as Float32Array)[0]));
+        }
+        const names = [...params.keys()];
+        const device = await gpu.readParams(names, params);
+        for (const [k, v] of fed) assert.equal(params.get(k), v, `host array of ${k} kept`);
+        for (const [name, w] of host) {
+          assertClose(device.get(name)!, w, name);
+        }
+        for (const [name, s] of optimizerStateTensors(state)) {
+          if (name !== "step") assertClose(device.get(name)!, s, name);
+        }
+        assert.deepEqual(device.get("c1.w"), params.get("c1.w"), "the frozen conv is untouched");
+        assert.notDeepEqual(device.get("fc.w"), params.get("fc.w"), "the head moved on the device");
+      } finally {
+        gpu.destroy();
+      }
+    },
+  });
+}
