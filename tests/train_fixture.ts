@@ -76,6 +76,7 @@ export function injectingNaN(runtime: Runtime, name: string, at: number): Runtim
     target: runtime.target,
     prepare: (plan) => runtime.prepare(plan),
     release: (plan) => runtime.release(plan),
+    readParams: (names, params) => runtime.readParams(names, params),
     execute(plan, feeds) {
       if (++calls < at || !feeds.params.has(name)) return runtime.execute(plan, feeds);
       const bad = feeds.params.get(name)!.slice();
@@ -97,6 +98,7 @@ export function hidingNaN(runtime: Runtime, at: number): Runtime {
     target: runtime.target,
     prepare: (plan) => runtime.prepare(plan),
     release: (plan) => runtime.release(plan),
+    readParams: (names, params) => runtime.readParams(names, params),
     async execute(plan, feeds) {
       const out = await runtime.execute(plan, feeds);
       if (++calls < at || plan.outputs.length < 3) return out;

@@ -6,13 +6,16 @@
  * where the host computes in f64 and rounds what it stores, and WGSL's
  * division and square root may differ by an ulp; the documented tolerance
  * is |device − host| ≤ 1e-6·(1 + |host|) after 20 steps. Frozen parameters
- * are never written. Needs a WebGPU adapter (Mesa llvmpipe in CI).
+ * are never written. A training run on WebGPU reads back only the loss and
+ * logits per step and the parameters once per epoch. Needs a WebGPU
+ * adapter (Mesa llvmpipe in CI).
  */
 import assert from "node:assert/strict";
 import { OPTIMIZER_STEP_INPUT, optimizerStepValues } from "../lib/graph/mod.ts";
 import { withOptimizer } from "../lib/autodiff/mod.ts";
 import { planGraph } from "../lib/plan/plan.ts";
-import type { ParamStore } from "../lib/runtime/data.ts";
+import type { ParamStore, Runtime } from "../lib/runtime/data.ts";
+import { trainDomain } from "../lib/train/domain.ts";
 import { initParams } from "../lib/runtime/params.ts";
 import { createWebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
 import {
@@ -23,6 +26,7 @@ import {
 } from "../lib/train/optimizer.ts";
 import { gradientsOf } from "../lib/train/step.ts";
 import { batchesOf, smallCnn } from "./optimizer_fixture.ts";
+import { job } from "./train_fixture.ts";
 
 /** The documented tolerance of the device optimizer against the host's. */
 const TOLERANCE = 1e-6;
@@ -85,3 +89,43 @@ for (const config of CONFIGS) {
     },
   });
 }
+
+Deno.test({
+  name: "WebGPU training reads back the loss and logits per step and the parameters once per epoch",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const gpu = await createWebGpuRuntime();
+    const out = await Deno.makeTempDir();
+    let steps = 0, reads = 0, stepBytes = 0;
+    const recording: Runtime = {
+      name: gpu.name,
+      target: gpu.target,
+      prepare: (plan) => gpu.prepare(plan),
+      release: (plan) => gpu.release(plan),
+      async execute(plan, feeds) {
+        const r = await gpu.execute(plan, feeds);
+        if (plan.values.some((v) => v.category === "update")) {
+          steps++;
+          stepBytes += r.reduce((s, a) => s + a.byteLength, 0);
+        }
+        return r;
+      },
+      readParams(names, params) {
+        reads++;
+        return gpu.readParams(names, params);
+      },
+    };
+    try {
+      const r = await trainDomain(job(out, { epochs: 2, runtime: recording }));
+      assert.equal(steps, 4);
+      assert.equal(reads, 2);
+      // Per step: the loss (4 bytes) and the logits (batch 4 × 3 classes × 4 bytes), nothing else.
+      assert.equal(stepBytes, steps * (4 + 4 * 3 * 4));
+      assert.ok([...r.params.values()].every((w) => w.every(Number.isFinite)));
+    } finally {
+      await Deno.remove(out, { recursive: true });
+      gpu.destroy();
+    }
+  },
+});

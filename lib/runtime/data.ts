@@ -35,6 +35,13 @@ export interface Runtime {
   execute(plan: Plan, feeds: Feeds): Promise<TensorData[]>;
   /** Frees what was prepared for `plan`. */
   release(plan: Plan): void;
+  /**
+   * The named parameters as this runtime holds them, after the optimizer
+   * updates its plans ran, as new arrays (`params` gives those it holds
+   * no copy of). A plan with updates writes its parameters in the
+   * runtime's own storage; nothing else crosses back to the host.
+   */
+  readParams(names: Iterable<string>, params: ParamStore): Promise<ParamStore>;
 }
 
 /** Thrown when feeds are missing or do not fit the graph. */

@@ -19,10 +19,14 @@ import {
   type Dataset,
   DOMAINS,
 } from "../data/mod.ts";
+import { type OptimizedGrad, withOptimizer } from "../autodiff/mod.ts";
 import { fitGateBounds } from "../gating/sparsity.ts";
 import {
   type Graph,
   graphFlops,
+  isOptimizerState,
+  OPTIMIZER_STEP_INPUT,
+  optimizerStepValues,
   params as paramNodes,
   type Shape,
   sourceName,
@@ -54,12 +58,10 @@ import {
   type OptimizerState,
   optimizerStateFromTensors,
   optimizerStateTensors,
-  optimizerStep,
 } from "./optimizer.ts";
 import { formatProgress, writeProgress } from "./progress.ts";
 import { asJson, checkResumable } from "./resume.ts";
 import type { RunResult } from "./results.ts";
-import { gradientsOf } from "./step.ts";
 
 /** What a model builder is given besides the adaptor. */
 export interface ModelSetting {
@@ -138,6 +140,12 @@ export interface TrainSetup {
   readonly model: Model;
   /** Its training and evaluation graphs. */
   readonly graphs: MethodGraphs;
+  /**
+   * One training step: forward, backward and an optimizer update per
+   * trainable parameter (the updates write the parameters and the state,
+   * parameters `<name>#<k>`, where the runtime holds them).
+   */
+  readonly step: OptimizedGrad;
   /** The plan of one training step: the memory this run reports. */
   readonly plan: Plan;
   /** Training memory of one step from the plan, bytes (fp32). */
@@ -150,6 +158,8 @@ export interface TrainSetup {
   readonly stats: ChannelStats;
   /** Names of the parameters the optimizer updates. */
   readonly trainable: readonly string[];
+  /** Names of the optimizer-state parameters, slot by slot of each trainable parameter. */
+  readonly stateNames: readonly string[];
   /** Every parameter's shape, by name. */
   readonly shapes: ReadonlyMap<string, Shape>;
   /** The run's configuration as stored with its checkpoints. */
@@ -249,8 +259,11 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
     ? spec.optimizer
     : optimizerNamed(spec.optimizer ?? "adam");
   const runtime = spec.runtime ?? cpuRuntime;
-  // The one plan of the training step: its bytes are reported and it is what the runtime runs.
-  const plan = planGraph(graphs.train, runtime.target, { optimizer: optimizer.kind });
+  // The one plan of the training step, its optimizer included: its bytes are reported and it
+  // is what the runtime runs.
+  const step = withOptimizer(graphs.train, optimizer, (name) => spec.lr * graphs.lrScale(name));
+  const plan = planGraph(step, runtime.target);
+  const stateNames = paramNodes(step.graph).filter(isOptimizerState).map(sourceName);
   const size = model.input.shape[2];
   const trainingBytes = memorySummary(plan, {
     model: model.name,
@@ -287,12 +300,14 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
     method,
     model,
     graphs,
+    step,
     plan,
     trainingBytes,
     optimizer,
     runtime,
     stats: channelStats(train),
     trainable,
+    stateNames,
     shapes,
     run,
     ...(augment ? { augment } : {}),
@@ -376,10 +391,12 @@ async function recalibrate(setup: TrainSetup, probe: BnProbe, params: ParamStore
 export async function initialState(setup: TrainSetup, from?: Checkpoint): Promise<TrainState> {
   const { spec, graphs } = setup;
   const params: ParamStore = initParams(
-    graphs.train.graph,
+    setup.step.graph,
     spec.seed ?? 0,
     new Map(spec.backbone ?? []),
   );
+  // The updates write the trainable parameters in place: the run's own arrays, never the backbone's.
+  for (const name of setup.trainable) params.set(name, params.get(name)!.slice());
   if (spec.bnStats === "domain") await recalibrate(setup, graphs.domainProbe, params);
   if (graphs.gated.length > 0) {
     await fitGateBounds(setup.runtime, graphs.gated, fittingImages(setup), params);
@@ -387,10 +404,14 @@ export async function initialState(setup: TrainSetup, from?: Checkpoint): Promis
   if (!from) {
     return { params, optimizer: initOptimizer(setup.optimizer), epoch: 0, msTotal: 0, msSteps: 0 };
   }
-  for (const [k, v] of from.params) params.set(k, v);
+  for (const [k, v] of from.params) params.set(k, setup.trainable.includes(k) ? v.slice() : v);
+  const optimizer = optimizerStateFromTensors(setup.optimizer, from.state);
+  for (const [name, slots] of optimizer.slots) {
+    slots.forEach((s, k) => params.set(`${name}#${k}`, s.slice()));
+  }
   return {
     params,
-    optimizer: optimizerStateFromTensors(setup.optimizer, from.state),
+    optimizer,
     epoch: from.meta.epoch,
     msTotal: from.state.get("ms")?.[0] ?? 0,
     msSteps: from.state.get("msSteps")?.[0] ?? 0,
@@ -418,18 +439,30 @@ function diverged(setup: TrainSetup, what: string, epoch: number, step: number):
 }
 
 /**
- * One pass over the training set (epoch `state.epoch + 1`): optimizer steps
- * on shuffled, augmented batches. Stops with TrainingError naming the epoch
- * and step when the loss or an updated parameter is not finite.
+ * One pass over the training set (epoch `state.epoch + 1`): training steps
+ * on shuffled, augmented batches, each updating the parameters where the
+ * runtime holds them (the state's trainable and optimizer-state arrays are
+ * written in place on the CPU); only the loss and logits come back per
+ * step, the parameters and optimizer state at the epoch's end. Stops with
+ * TrainingError naming the epoch and step when the loss or an updated
+ * parameter is not finite (a parameter is checked at each step where the
+ * runtime returns it, the CPU, and at the epoch's end everywhere).
  */
 export async function trainEpoch(setup: TrainSetup, state: TrainState): Promise<TrainState> {
-  const { spec, graphs, runtime } = setup;
+  const { spec, runtime } = setup;
   const epoch = state.epoch;
   const classes = spec.data.train.classes.length;
   const steps = Math.floor(spec.data.train.labels.length / spec.batch);
-  const lrOf = (name: string) => spec.lr * graphs.lrScale(name);
   const show = spec.progress ?? writeProgress;
-  let { params, optimizer, msTotal, msSteps } = state;
+  let { params, msTotal, msSteps } = state;
+  let t = state.optimizer.step;
+  const firstUpdate = setup.plan.outputs.length - setup.trainable.length;
+  const checkUpdated = (what: (name: string) => Float32Array, at: number) => {
+    setup.trainable.forEach((name) => {
+      const w = what(name), i = firstNonFinite(w);
+      if (i >= 0) throw diverged(setup, `${name}[${i}] is ${w[i]} after the update`, epoch, at);
+    });
+  };
   const t0 = performance.now();
   let lossSum = 0, correct = 0, seen = 0, step = 0;
   for (
@@ -443,24 +476,22 @@ export async function trainEpoch(setup: TrainSetup, state: TrainState): Promise<
     })
   ) {
     const s0 = performance.now();
+    t++;
     const out = await runtime.execute(setup.plan, {
-      inputs: { x: b.x, labels: b.y },
+      inputs: {
+        x: b.x,
+        labels: b.y,
+        [OPTIMIZER_STEP_INPUT]: optimizerStepValues(setup.optimizer, t),
+      },
       params,
     });
     const loss = (out[0] as Float32Array)[0];
     if (!Number.isFinite(loss)) throw diverged(setup, `loss is ${loss}`, epoch, step);
-    ({ params, state: optimizer } = optimizerStep(
-      optimizer,
-      params,
-      gradientsOf(graphs.train, out),
-      lrOf,
-    ));
-    for (const name of setup.trainable) {
-      const w = params.get(name)!, at = firstNonFinite(w);
-      if (at >= 0) {
-        throw diverged(setup, `${name}[${at}] is ${w[at]} after the update`, epoch, step);
-      }
-    }
+    // An update's value is its parameter where the runtime returns it (else empty).
+    const updated = new Map(
+      setup.trainable.map((n, k) => [n, out[firstUpdate + k] as Float32Array]),
+    );
+    checkUpdated((name) => updated.get(name)!, step);
     const ms = performance.now() - s0;
     if (epoch > 0 || step > 0) [msTotal, msSteps] = [msTotal + ms, msSteps + 1];
     step++;
@@ -480,7 +511,23 @@ export async function trainEpoch(setup: TrainSetup, state: TrainState): Promise<
       step === steps,
     );
   }
+  params = new Map(params);
+  const names = [...setup.trainable, ...setup.stateNames];
+  for (const [k, v] of await runtime.readParams(names, params)) params.set(k, v);
+  checkUpdated((name) => params.get(name)!, step - 1);
+  const slots = optimizerSlots(setup, params);
+  const optimizer: OptimizerState = { config: setup.optimizer, step: t, slots };
   return { params, optimizer, epoch: epoch + 1, msTotal, msSteps };
+}
+
+/** The optimizer state held in `params` (`<name>#<k>`), slot by slot of each trainable parameter. */
+function optimizerSlots(setup: TrainSetup, params: ParamStore): Map<string, Float32Array[]> {
+  const slots = new Map<string, Float32Array[]>();
+  for (const name of setup.trainable) {
+    const own = setup.stateNames.filter((s) => s.slice(0, s.lastIndexOf("#")) === name);
+    slots.set(name, own.map((s) => params.get(s)!));
+  }
+  return slots;
 }
 
 /** Writes the epoch checkpoint (trainable parameters, optimizer and loop state, run configuration); none without `out`. */

@@ -4,7 +4,13 @@
  * @module
  */
 import { CPU_TARGET, type Plan, type PlanTarget } from "../../plan/types.ts";
-import type { Feeds, Runtime, TensorData } from "../data.ts";
+import { FeedError, type Feeds, type ParamStore, type Runtime, type TensorData } from "../data.ts";
+
+function copyOf(params: ParamStore, name: string): Float32Array {
+  const a = params.get(name);
+  if (!a) throw new FeedError(`cpu: readParams: no parameter "${name}"`);
+  return a.slice();
+}
 import { type ExecutePlanOptions, prepareCpuPlan, type PreparedCpuPlan } from "./execute_plan.ts";
 
 /** Options of {@linkcode createCpuRuntime}. */
@@ -49,6 +55,14 @@ export function createCpuRuntime(options: CpuRuntimeOptions = {}): CpuRuntime {
       }
     },
     release: (plan: Plan) => void cache.delete(plan),
+    // On the CPU the fed arrays are the storage the updates write: copies of them.
+    readParams: (names: Iterable<string>, params: ParamStore) => {
+      try {
+        return Promise.resolve(new Map([...names].map((n) => [n, copyOf(params, n)])));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
   };
 }
 

@@ -75,15 +75,6 @@ export interface WebGpuRuntimeOptions {
 export interface WebGpuRuntime extends Runtime {
   /** The device it runs on. */
   readonly device: GPUDevice;
-  /**
-   * The named parameters as the device holds them (after its optimizer
-   * updates), read back into new arrays; names it never uploaded are
-   * taken from `params`.
-   */
-  readParams(
-    names: Iterable<string>,
-    params: ReadonlyMap<string, Float32Array>,
-  ): Promise<Map<string, Float32Array>>;
   /** Forgets uploaded parameters (all, or the named ones) so they are uploaded again. */
   invalidateParams(names?: Iterable<string>): void;
   /** Releases every buffer and the device. */
@@ -648,11 +639,8 @@ class GpuRuntime implements WebGpuRuntime {
       return plan.outputs.map((o, i) => {
         const t = plan.tensors[o];
         if (t.op === "param") return checkFeed(t, "param", feeds.params.get(String(t.attrs.name)));
-        if (plan.values[o].category === "update") {
-          // The parameter stays on the device: its host array, read back with readParams.
-          const p = t.inputs[0];
-          return checkFeed(p, "param", feeds.params.get(String(p.attrs.name)));
-        }
+        // The parameter stays on the device (read it back with readParams): an empty value.
+        if (plan.values[o].category === "update") return new Float32Array(0);
         const out = allocate(t.shape, t.dtype);
         const bytes = byteSize(t.shape, t.dtype);
         new Uint8Array(out.buffer).set(new Uint8Array(mapped, prep.stagingOffsets[i], bytes));
