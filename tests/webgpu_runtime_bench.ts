@@ -3,7 +3,10 @@
  * batch 32, 3×32×32, eval-mode batch norm, frozen backbone, trainable linear
  * head) on the WebGPU runtime vs the CPU reference runtime, in one run; and
  * the training steps of fine-tuning and DA³ (da3's ResNet-20 models) on
- * WebGPU, side by side (the DA³ target is ≤ 0.5× fine-tuning).
+ * WebGPU, side by side (the DA³ target is ≤ 0.5× fine-tuning); and their
+ * Adam training steps on WebGPU with the host optimizer (every gradient read
+ * back, every parameter uploaded again) against the optimizer on the device
+ * (update ops in the plan), in one run.
  *
  * `deno bench -A tests/webgpu_runtime_bench.ts` (needs a WebGPU adapter).
  */
@@ -14,12 +17,17 @@ import {
   globalAvgPool,
   input,
   linear,
+  OPTIMIZER_STEP_INPUT,
+  optimizerStepValues,
   param,
   relu,
   softmaxCrossEntropy,
   type Tensor,
 } from "../lib/graph/mod.ts";
-import { grad } from "../lib/autodiff/mod.ts";
+import { grad, withOptimizer } from "../lib/autodiff/mod.ts";
+import type { ParamStore } from "../lib/runtime/data.ts";
+import { initOptimizer, optimizerStep } from "../lib/train/optimizer.ts";
+import { gradientsOf } from "../lib/train/step.ts";
 import { cpuRuntime } from "../lib/runtime/cpu/mod.ts";
 import { initParams, rng } from "../lib/runtime/params.ts";
 import { createWebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
@@ -141,5 +149,52 @@ for (const method of ["finetune", "da3"] as const) {
     fn: async () => {
       await gpu.execute(step, stepFeeds);
     },
+  });
+}
+
+// The optimizer step before and after it moved onto the device, in one run:
+// before, every gradient is read back, Adam runs on the host and every
+// trainable parameter is uploaded again; after, the plan's update ops apply
+// Adam in place on the device and only the loss and logits are read back.
+for (const method of ["finetune", "da3"] as const) {
+  const graphs = methodGraphs(method, 10, batch);
+  const config = { kind: "adam" } as const;
+  const lr = (name: string) => 1e-3 * graphs.lrScale(name);
+  const hostPlan = planGraph(graphs.train, gpu.target);
+  const device = withOptimizer(graphs.train, config, lr);
+  const devicePlan = planGraph(device, gpu.target);
+  let hostParams: ParamStore = initParams(graphs.train.graph, 0);
+  let state = initOptimizer(config);
+  const deviceParams = initParams(device.graph, 0);
+  let t = 0;
+  const hostStep = async () => {
+    const out = await gpu.execute(hostPlan, { inputs: feeds.inputs, params: hostParams });
+    ({ params: hostParams, state } = optimizerStep(
+      state,
+      hostParams,
+      gradientsOf(graphs.train, out),
+      lr,
+    ));
+  };
+  const deviceStep = async () => {
+    const inputs = { ...feeds.inputs, [OPTIMIZER_STEP_INPUT]: optimizerStepValues(config, ++t) };
+    await gpu.execute(devicePlan, { inputs, params: deviceParams });
+  };
+  await hostStep();
+  await deviceStep();
+  Deno.bench({
+    name: `resnet20 ${method} Adam step, batch 32, webgpu: host optimizer (before)`,
+    group: `${method}-optimizer`,
+    baseline: true,
+    n: 5,
+    warmup: 1,
+    fn: hostStep,
+  });
+  Deno.bench({
+    name: `resnet20 ${method} Adam step, batch 32, webgpu: device optimizer (after)`,
+    group: `${method}-optimizer`,
+    n: 5,
+    warmup: 1,
+    fn: deviceStep,
   });
 }
