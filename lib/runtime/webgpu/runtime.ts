@@ -46,7 +46,12 @@ export interface WebGpuRuntimeOptions {
   readonly device?: GPUDevice;
   /** Passed to `requestAdapter` (default "high-performance"). */
   readonly powerPreference?: GPUPowerPreference;
-  /** Upload trainable parameters at every execution (default true: optimizers update them). */
+  /**
+   * Upload trainable parameters at every execution (default true: a host
+   * optimizer updates them), except those an update op of a plan has
+   * written on the device, which are uploaded only when the host hands
+   * another array or marks it changed.
+   */
   readonly reuploadTrainable?: boolean;
   /** Prepared plans kept with their buffers (default 4; the oldest is released first). */
   readonly maxCachedPlans?: number;
