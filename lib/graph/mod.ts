@@ -17,8 +17,20 @@ export {
   isTrainable,
   param,
   type ParamOptions,
+  type ParamStorage,
+  type ScaleGranularity,
   sourceName,
 } from "./ops/source.ts";
+export {
+  checkQuantizedReads,
+  isQuantized,
+  QUANTIZED_READS,
+  readsQuantized,
+  scaleCount,
+  storageOf,
+  storedBytes,
+  withFrozenStorage,
+} from "./storage.ts";
 export { add, broadcastShapes, broadcastTo, mul, scale, sumTo } from "./ops/broadcast.ts";
 export {
   conv2d,

@@ -4,7 +4,15 @@
  * @module
  */
 import type { GradResult } from "../autodiff/mod.ts";
-import { byteSize, type Graph, isOptimizerState, isUpdate, type Tensor } from "../graph/mod.ts";
+import {
+  byteSize,
+  checkQuantizedReads,
+  type Graph,
+  isOptimizerState,
+  isUpdate,
+  storedBytes,
+  type Tensor,
+} from "../graph/mod.ts";
 import { assignOffsets } from "./assign.ts";
 import { inPlaceCandidates } from "./in_place.ts";
 import { lifetimes } from "./lifetimes.ts";
@@ -90,6 +98,7 @@ export function planGraph(
       ? (source.rule as { kind: OptimizerKind }).kind
       : "none");
   const g = isGradResult(source) ? source.graph : source;
+  checkQuantizedReads(g.nodes, g.outputs);
   const grads = isGradResult(source) ? source.grads : new Map<Tensor, Tensor>();
   const backward: ReadonlySet<Tensor> = isGradResult(source) ? source.backward : new Set();
   const savedSet = new Set(isGradResult(source) ? source.saved.map((s) => s.tensor) : []);
@@ -125,7 +134,8 @@ export function planGraph(
   const inArena = cats.map((c) =>
     c !== "weight" && c !== "state" && c !== "gradient" && c !== "update"
   );
-  const bytes = g.nodes.map((n) => byteSize(n.shape, n.dtype));
+  // Parameters count the bytes of their storage (f16: 2 per element, u8: 1 plus scales).
+  const bytes = g.nodes.map(storedBytes);
   const first = g.nodes.map((n) => life.get(n)?.firstWrite ?? 0);
   const last = g.nodes.map((n) => life.get(n)?.lastRead ?? end);
 

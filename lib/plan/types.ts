@@ -57,7 +57,7 @@ export interface PlannedValue {
   readonly shape: Shape;
   /** Its element type. */
   readonly dtype: DType;
-  /** Its size in bytes. */
+  /** Its size in bytes (a parameter's: those of its storage, see `storedBytes`). */
   readonly bytes: number;
   /** What it is, for accounting. */
   readonly category: ValueCategory;

@@ -4,6 +4,7 @@
  */
 import { byteSize, type DType, type Shape } from "../graph/mod.ts";
 import type { Plan, PlanTarget } from "../plan/types.ts";
+import type { QuantizedTensor } from "./quantized.ts";
 
 /** The typed array that holds a value: f32 → Float32Array, i32 → Int32Array, u8 → Uint8Array, mask → Uint32Array. */
 export type TensorData = Float32Array | Int32Array | Uint8Array | Uint32Array;
@@ -11,12 +12,21 @@ export type TensorData = Float32Array | Int32Array | Uint8Array | Uint32Array;
 /** Parameter values by name. */
 export type ParamStore = Map<string, Float32Array>;
 
+/** A parameter's value: f32, or a frozen parameter stored at reduced precision. */
+export type ParamValue = Float32Array | QuantizedTensor;
+
+/** What a kernel reads: a value's typed array, or a reduced-precision parameter. */
+export type KernelInput = TensorData | QuantizedTensor;
+
 /** What an execution reads: named inputs and named parameters. */
 export interface Feeds {
   /** Values of the graph's `input` nodes, by name. */
   readonly inputs: Readonly<Record<string, TensorData>>;
-  /** Values of the graph's `param` nodes, by name. */
-  readonly params: ParamStore;
+  /**
+   * Values of the graph's `param` nodes, by name: a Float32Array for an f32
+   * param, a {@linkcode QuantizedTensor} of the param's storage otherwise.
+   */
+  readonly params: ReadonlyMap<string, ParamValue>;
 }
 
 /**

@@ -9,10 +9,18 @@
  * place: on the CPU the caller's parameter store is the device's.
  * @module
  */
-import { showShape } from "../../graph/mod.ts";
+import { checkQuantizedReads, showShape } from "../../graph/mod.ts";
 import { isParamCategory, type Plan, type PlannedValue } from "../../plan/types.ts";
-import { allocate, FeedError, type Feeds, PlanError, type TensorData, viewOf } from "../data.ts";
-import { kernelOf, sourceValue } from "./execute.ts";
+import {
+  allocate,
+  FeedError,
+  type Feeds,
+  type KernelInput,
+  PlanError,
+  type TensorData,
+  viewOf,
+} from "../data.ts";
+import { inputValue, kernelOf, sourceValue } from "./execute.ts";
 
 /** Options of {@linkcode prepareCpuPlan} and {@linkcode executePlanCpu}. */
 export interface ExecutePlanOptions {
@@ -60,6 +68,11 @@ function checkPlan(plan: Plan): void {
     const n = plan.tensors[i];
     if (n.op !== "input") kernelOf(n);
   }
+  try {
+    checkQuantizedReads(plan.tensors, plan.outputs.map((i) => plan.tensors[i]));
+  } catch (e) {
+    throw new PlanError(`cpu: ${(e as Error).message}`);
+  }
 }
 
 /** Allocates the arena of `plan` and the views of its values; validates the plan first. */
@@ -80,7 +93,7 @@ export function prepareCpuPlan(plan: Plan, options: ExecutePlanOptions = {}): Pr
   }
   const execute = (feeds: Feeds): TensorData[] => {
     if (poison) new Uint8Array(arena).fill(0xff);
-    const values = new Array<TensorData | null>(plan.values.length).fill(null);
+    const values = new Array<KernelInput | null>(plan.values.length).fill(null);
     for (const v of plan.values) {
       if (isParamCategory(v.category)) {
         values[v.index] = sourceValue(plan.tensors[v.index], feeds);
@@ -88,12 +101,14 @@ export function prepareCpuPlan(plan: Plan, options: ExecutePlanOptions = {}): Pr
     }
     // An update's value is its parameter's own array, written in place.
     const own = (v: PlannedValue) =>
-      v.category === "update" ? values[v.inputs[0]]! : views[v.index] ?? allocate(v.shape, v.dtype);
+      v.category === "update"
+        ? values[v.inputs[0]] as TensorData
+        : views[v.index] ?? allocate(v.shape, v.dtype);
     plan.schedule.forEach((i, s) => {
       const v = plan.values[i];
       const n = plan.tensors[i];
       const out = own(v);
-      if (v.op === "input") bytesOf(out).set(bytesOf(sourceValue(n, feeds)));
+      if (v.op === "input") bytesOf(out).set(bytesOf(inputValue(n, feeds)));
       else {
         const args = v.inputs.map((j) => {
           const a = values[j];
@@ -109,7 +124,7 @@ export function prepareCpuPlan(plan: Plan, options: ExecutePlanOptions = {}): Pr
       values[i] = out;
       if (poison) { for (const j of dying[s]) bytesOf(views[j]!).fill(0xff); }
     });
-    return plan.outputs.map((i) => (views[i] ? views[i].slice() : values[i]!));
+    return plan.outputs.map((i) => (views[i] ? views[i].slice() : values[i] as TensorData));
   };
   return { plan, arena, views, execute };
 }

@@ -1,7 +1,9 @@
 /**
  * Convolution on the CPU as im2col + matrix products, per sample and group,
  * and its two backward ops (col2im for the input gradient); depthwise convs
- * take the direct loops of `depthwise.ts`.
+ * with f32 weights take the direct loops of `depthwise.ts` (a reduced-
+ * precision depthwise weight takes the blocked im2col path, one channel's
+ * taps dequantised at a time).
  * @module
  */
 import {
@@ -12,8 +14,10 @@ import {
   type Tensor,
 } from "../../../graph/mod.ts";
 import { depthwiseForward, depthwiseGradInput, depthwiseGradWeight } from "./depthwise.ts";
+import { isQuantizedTensor } from "../../quantized.ts";
 import { gemm, transpose } from "./gemm.ts";
 import { type CpuKernel, f32 } from "./kernel.ts";
+import { rowReader, WEIGHT_BLOCK_ROWS } from "./weight_rows.ts";
 
 /** The sizes of a {@linkcode ConvGeometry} that the loops read, flattened. */
 interface ConvDims {
@@ -99,40 +103,50 @@ function im2col(
   forEachColumn(conv, d, b, g, (c, i) => (col[c] = x[i]));
 }
 
-/** conv2d forward: `Y[b,g] = W[g] · im2col(X[b,g])`. */
+/**
+ * conv2d forward: `Y[b,g] = W[g] · im2col(X[b,g])`, over blocks of output
+ * channels (a reduced-precision weight is dequantised one block at a time).
+ */
 export const conv2d: CpuKernel = (n, [xa, wa], out) => {
-  const x = f32(xa), wt = f32(wa);
+  const x = f32(xa);
   const geo = convGeometryOf(n);
   const y = f32(out).fill(0);
-  if (isDepthwise(geo)) {
-    depthwiseForward(geo, x, wt, y);
+  if (isDepthwise(geo) && !isQuantizedTensor(wa)) {
+    depthwiseForward(geo, x, f32(wa), y);
     return;
   }
   const d = dims(geo);
   const col = new Float32Array(d.rows * d.cols);
+  const rows = rowReader(wa, d.rows);
   for (let b = 0; b < d.n; b++) {
     for (let g = 0; g < d.groups; g++) {
       im2col(n, d, x, b, g, col);
       const yOff = (b * d.cout + g * d.coutG) * d.cols;
-      gemm(d.coutG, d.cols, d.rows, wt, g * d.coutG * d.rows, col, 0, y, yOff);
+      for (let c0 = 0; c0 < d.coutG; c0 += WEIGHT_BLOCK_ROWS) {
+        const cnt = Math.min(WEIGHT_BLOCK_ROWS, d.coutG - c0);
+        const w = rows(g * d.coutG + c0, cnt);
+        gemm(cnt, d.cols, d.rows, w.data, w.offset, col, 0, y, yOff + c0 * d.cols);
+      }
     }
   }
 };
 
 /**
- * Input gradient: `col2im(W[g]ᵀ · dY[b,g])`; with a base (third input),
+ * Input gradient: `col2im(W[g]ᵀ · dY[b,g])`, the product summed over blocks
+ * of output channels in order, each block's weight rows transposed (and
+ * dequantised) into a small buffer; with a base (third input),
  * `base + col2im(…)`, summed one sample at a time in a per-sample buffer so
  * the result is the same bits as adding the plain gradient to the base, and
  * `out` may be the base itself.
  */
 export const conv2dGradInput: CpuKernel = (n, [dya, wa, basea], out) => {
-  const dy = f32(dya), wt = f32(wa);
+  const dy = f32(dya);
   const geo = convGeometryOf(n);
   const base = basea === undefined ? undefined : f32(basea);
-  if (isDepthwise(geo)) {
+  if (isDepthwise(geo) && !isQuantizedTensor(wa)) {
     // accumulateConvGrads gives depthwise convs no base; a hand-built one sums a whole copy.
     const part = base ? new Float32Array(out.length) : f32(out).fill(0);
-    depthwiseGradInput(geo, dy, wt, part);
+    depthwiseGradInput(geo, dy, f32(wa), part);
     if (base) f32(out).set(part.map((v, i) => base[i] + v));
     return;
   }
@@ -142,17 +156,20 @@ export const conv2dGradInput: CpuKernel = (n, [dya, wa, basea], out) => {
   if (!base) dx.fill(0);
   const part = base ? new Float32Array(sample) : dx;
   const col = new Float32Array(d.rows * d.cols);
-  const wT = Array.from(
-    { length: d.groups },
-    (_, g) =>
-      transpose(wt.subarray(g * d.coutG * d.rows, (g + 1) * d.coutG * d.rows), d.coutG, d.rows),
-  );
+  const rows = rowReader(wa, d.rows);
+  const wT = new Float32Array(d.rows * WEIGHT_BLOCK_ROWS);
   for (let b = 0; b < d.n; b++) {
     const at = base ? b * sample : 0;
     if (base) part.fill(0);
     for (let g = 0; g < d.groups; g++) {
       col.fill(0);
-      gemm(d.rows, d.cols, d.coutG, wT[g], 0, dy, (b * d.cout + g * d.coutG) * d.cols, col, 0);
+      const dyOff = (b * d.cout + g * d.coutG) * d.cols;
+      for (let c0 = 0; c0 < d.coutG; c0 += WEIGHT_BLOCK_ROWS) {
+        const cnt = Math.min(WEIGHT_BLOCK_ROWS, d.coutG - c0);
+        const w = rows(g * d.coutG + c0, cnt);
+        transpose(w.data.subarray(w.offset, w.offset + cnt * d.rows), cnt, d.rows, wT);
+        gemm(d.rows, d.cols, cnt, wT, 0, dy, dyOff + c0 * d.cols, col, 0);
+      }
       forEachColumn(n, d, b, g, (c, i) => (part[i - at] += col[c]));
     }
     if (base) { for (let i = 0; i < sample; i++) dx[at + i] = base[at + i] + part[i]; }

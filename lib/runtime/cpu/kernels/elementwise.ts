@@ -4,7 +4,7 @@
  * @module
  */
 import type { TensorData } from "../../data.ts";
-import { type CpuKernel, f32 } from "./kernel.ts";
+import { type CpuKernel, f32, plain } from "./kernel.ts";
 
 function bytesOf(a: TensorData): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -63,7 +63,8 @@ export const fill: CpuKernel = (n, _, out) => {
 };
 
 /** The same row-major elements under the new shape (nothing to do in place). */
-export const reshape: CpuKernel = (_, [x], out) => {
+export const reshape: CpuKernel = (_, [xa], out) => {
+  const x = plain(xa);
   if (x.buffer === out.buffer && x.byteOffset === out.byteOffset) return;
   bytesOf(out).set(bytesOf(x));
 };

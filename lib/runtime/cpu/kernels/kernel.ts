@@ -5,7 +5,8 @@
  * @module
  */
 import type { Tensor } from "../../../graph/mod.ts";
-import type { TensorData } from "../../data.ts";
+import type { KernelInput, TensorData } from "../../data.ts";
+import { isQuantizedTensor } from "../../quantized.ts";
 
 /**
  * Writes the value of `node` computed from `inputs` into `out`, a view of
@@ -17,9 +18,21 @@ import type { TensorData } from "../../data.ts";
  * whose `out` is their parameter operand and which overwrite their state
  * operands as well.
  */
-export type CpuKernel = (node: Tensor, inputs: readonly TensorData[], out: TensorData) => void;
+export type CpuKernel = (node: Tensor, inputs: readonly KernelInput[], out: TensorData) => void;
 
-/** Reads a value as f32. */
-export function f32(a: TensorData): Float32Array {
-  return a as Float32Array;
+/**
+ * Reads a value as f32. A reduced-precision parameter reaches only the
+ * kernels that dequantise it (see `QUANTIZED_READS`); anywhere else it is
+ * a plan the runtimes refuse before running, so this throws.
+ */
+export function f32(a: KernelInput): Float32Array {
+  return plain(a) as Float32Array;
+}
+
+/** Reads a value as a typed array (throws for a reduced-precision parameter, like {@linkcode f32}). */
+export function plain(a: KernelInput): TensorData {
+  if (isQuantizedTensor(a)) {
+    throw new TypeError(`cpu: a ${a.storage} parameter reached a kernel that reads f32`);
+  }
+  return a;
 }

@@ -1,0 +1,259 @@
+/**
+ * Frozen weights at reduced precision on the CPU: the quantisers' error
+ * bounds, the kernels that read u8/f16 weights directly (conv2d, its input
+ * gradient, matmul) against the f32 kernels on the dequantised values, on
+ * the interpreter and on planned execution, the bytes the plan counts, and
+ * the feed and read checks.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  conv2d,
+  conv2dGradInput,
+  convAttrsOf,
+  graph,
+  GraphError,
+  input,
+  matmul,
+  param,
+  type ParamStorage,
+  relu,
+  type ScaleGranularity,
+  type Tensor,
+  windowOut,
+  withFrozenStorage,
+} from "../lib/graph/mod.ts";
+import { executeCpu, executePlanCpu } from "../lib/runtime/cpu/mod.ts";
+import { FeedError, type ParamValue, type TensorData } from "../lib/runtime/data.ts";
+import {
+  dequantize,
+  fromF16Bits,
+  type QuantizedTensor,
+  quantizeF16,
+  quantizeU8,
+  toF16Bits,
+} from "../lib/runtime/quantized.ts";
+import { rng } from "../lib/runtime/params.ts";
+import { planGraph } from "../lib/plan/plan.ts";
+
+const f16round = (Math as unknown as { f16round(v: number): number }).f16round;
+
+function random(n: number, seed: number, scale = 1): Float32Array {
+  const next = rng(seed);
+  return Float32Array.from({ length: n }, () => scale * (2 * next() - 1));
+}
+
+function quantize(
+  v: Float32Array,
+  shape: readonly number[],
+  storage: "u8" | "f16",
+  scales: ScaleGranularity,
+): QuantizedTensor {
+  return storage === "u8" ? quantizeU8(v, shape, scales) : quantizeF16(v, shape);
+}
+
+const storages = fc.constantFrom<["u8" | "f16", ScaleGranularity]>(
+  ["u8", "channel"],
+  ["u8", "tensor"],
+  ["f16", "channel"],
+);
+
+Deno.test("f16: toF16Bits rounds like Math.f16round, fromF16Bits inverts it", () => {
+  fc.assert(
+    fc.property(fc.float({ noNaN: true }), (v) => {
+      assert.equal(fromF16Bits(toF16Bits(v)), f16round(v));
+    }),
+    { numRuns: 2000 },
+  );
+  for (let h = 0; h < 0x7c00; h += 7) assert.equal(toF16Bits(fromF16Bits(h)), h);
+});
+
+Deno.test("u8: every dequantised value lies within half a step of its source", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.constantFrom<ScaleGranularity>("tensor", "channel"),
+      fc.integer(),
+      (rows, cols, scales, seed) => {
+        const v = random(rows * cols, seed, 3);
+        const q = quantizeU8(v, [rows, cols], scales);
+        assert.equal(q.scale.length, scales === "tensor" ? 1 : rows);
+        const d = dequantize(q);
+        const per = v.length / q.scale.length;
+        for (let i = 0; i < v.length; i++) {
+          const s = q.scale[Math.floor(i / per)];
+          assert.ok(Math.abs(d[i] - v[i]) <= s / 2 + 1e-6 * (1 + Math.abs(v[i])), `element ${i}`);
+        }
+      },
+    ),
+  );
+});
+
+interface ConvCase {
+  readonly n: number;
+  readonly groups: number;
+  readonly cinG: number;
+  readonly coutG: number;
+  readonly h: number;
+  readonly w: number;
+  readonly k: number;
+  readonly stride: number;
+  readonly padding: number;
+  readonly dilation: number;
+  readonly seed: number;
+}
+
+/** Random convolutions with at least one output pixel, some with more than one 16-channel block. */
+export const convCase: fc.Arbitrary<ConvCase> = fc.record({
+  n: fc.integer({ min: 1, max: 2 }),
+  groups: fc.integer({ min: 1, max: 2 }),
+  cinG: fc.integer({ min: 1, max: 3 }),
+  coutG: fc.integer({ min: 1, max: 21 }),
+  h: fc.integer({ min: 1, max: 6 }),
+  w: fc.integer({ min: 1, max: 6 }),
+  k: fc.integer({ min: 1, max: 3 }),
+  stride: fc.integer({ min: 1, max: 2 }),
+  padding: fc.integer({ min: 0, max: 1 }),
+  dilation: fc.integer({ min: 1, max: 2 }),
+  seed: fc.integer(),
+}).filter((c) =>
+  windowOut(c.h, c.k, c.stride, c.padding, c.dilation) >= 1 &&
+  windowOut(c.w, c.k, c.stride, c.padding, c.dilation) >= 1
+);
+
+/**
+ * The forward and input-gradient graphs of a convolution whose weight `w`
+ * has the given storage: outputs `[conv2d(x, w), conv2dGradInput(dy, w)]`.
+ */
+export function convGraphs(c: ConvCase, storage: ParamStorage, scales: ScaleGranularity) {
+  const xs = [c.n, c.cinG * c.groups, c.h, c.w];
+  const ws = [c.coutG * c.groups, c.cinG, c.k, c.k];
+  const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
+  const w = param("w", ws, { trainable: false, storage, scales });
+  const y = conv2d(input("x", xs), w, opts);
+  const dx = conv2dGradInput(input("dy", y.shape), w, convAttrsOf(opts), xs);
+  const feeds = {
+    x: random(xs.reduce((a, b) => a * b), c.seed),
+    dy: random(y.shape.reduce((a, b) => a * b), ~c.seed),
+  };
+  return { outputs: [y, dx], xs, ws, feeds };
+}
+
+function runBoth(
+  outputs: Tensor[],
+  inputs: Record<string, TensorData>,
+  params: Map<string, ParamValue>,
+) {
+  const g = graph(...outputs);
+  const interpreted = executeCpu(g, { inputs, params });
+  const planned = executePlanCpu(planGraph(g), { inputs, params }, { poison: true });
+  return { interpreted, planned };
+}
+
+Deno.test("conv2d and conv2dGradInput read u8/f16 weights: equal to f32 on the dequantised values", () => {
+  fc.assert(
+    fc.property(convCase, storages, (c, [storage, scales]) => {
+      const q = convGraphs(c, storage, scales);
+      const f = convGraphs(c, "f32", "channel");
+      const wq = quantize(random(q.ws.reduce((a, b) => a * b), c.seed ^ 7), q.ws, storage, scales);
+      const got = runBoth(q.outputs, q.feeds, new Map([["w", wq]]));
+      const want = executeCpu(graph(...f.outputs), {
+        inputs: f.feeds,
+        params: new Map([["w", dequantize(wq)]]),
+      });
+      assert.deepEqual(got.interpreted, want);
+      assert.deepEqual(got.planned, want);
+    }),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("matmul reads a u8/f16 operand (either side, any transposes): equal to f32 on the dequantised values", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.boolean(),
+      fc.boolean(),
+      fc.boolean(),
+      storages,
+      fc.integer(),
+      (m, k, p, transA, transB, weightFirst, [storage, scales], seed) => {
+        const sa = transA ? [k, m] : [m, k], sb = transB ? [p, k] : [k, p];
+        const [ws, xs] = weightFirst ? [sa, sb] : [sb, sa];
+        const build = (st: ParamStorage) => {
+          const w = param("w", ws, { trainable: false, storage: st, scales });
+          const x = input("x", xs);
+          return matmul(weightFirst ? w : x, weightFirst ? x : w, { transA, transB });
+        };
+        const wq = quantize(random(ws[0] * ws[1], seed), ws, storage, scales);
+        const inputs = { x: random(xs[0] * xs[1], ~seed) };
+        const got = runBoth([build(storage)], inputs, new Map([["w", wq]]));
+        const want = executeCpu(graph(build("f32")), {
+          inputs,
+          params: new Map([["w", dequantize(wq)]]),
+        });
+        assert.deepEqual(got.interpreted, want);
+        assert.deepEqual(got.planned, want);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("the plan counts a parameter's stored bytes: f32 4, f16 2, u8 1 per element plus 8 per scale pair", () => {
+  const shape = [24, 3, 3, 3];
+  const bytesOf = (storage: ParamStorage, scales: ScaleGranularity) => {
+    const w = param("w", shape, { trainable: false, storage, scales });
+    return planGraph(graph(conv2d(input("x", [1, 3, 5, 5]), w))).weightBytes;
+  };
+  assert.equal(bytesOf("f32", "channel"), 648 * 4);
+  assert.equal(bytesOf("f16", "channel"), 648 * 2);
+  assert.equal(bytesOf("u8", "channel"), 648 + 24 * 8);
+  assert.equal(bytesOf("u8", "tensor"), 648 + 8);
+  const odd = param("v", [3, 5], { trainable: false, storage: "u8", scales: "tensor" });
+  assert.equal(planGraph(graph(matmul(input("x", [2, 3]), odd))).weightBytes, 16 + 8);
+});
+
+Deno.test("withFrozenStorage stores frozen conv/linear weights only; every other param stays f32", () => {
+  const x = input("x", [2, 3, 6, 6]);
+  const frozen = param("conv.weight", [4, 3, 3, 3], { trainable: false });
+  const trainable = param("adaptor.weight", [4, 4, 1, 1]);
+  const shared = param("shared.weight", [4, 4, 1, 1], { trainable: false });
+  const y = conv2d(relu(conv2d(conv2d(x, frozen), trainable)), shared);
+  const viaReshape = param("bias", [1, 4, 1, 1], { trainable: false });
+  const [out] = withFrozenStorage([y, viaReshape], "u8");
+  const byName = new Map(
+    graph(out).nodes.filter((n) => n.op === "param").map((n) => [n.attrs.name, n]),
+  );
+  assert.equal(byName.get("conv.weight")!.attrs.storage, "u8");
+  assert.equal(byName.get("conv.weight")!.attrs.scales, "channel");
+  assert.equal(byName.get("shared.weight")!.attrs.storage, "u8");
+  assert.equal(byName.get("adaptor.weight")!.attrs.storage, undefined);
+  assert.deepEqual(withFrozenStorage([y], "f32"), [y]);
+});
+
+Deno.test("reduced-precision params: typed errors for a trainable one, a wrong reader, a wrong feed", () => {
+  assert.throws(() => param("w", [2, 2], { storage: "u8" }), GraphError);
+  const w = param("w", [3, 3], { trainable: false, storage: "f16" });
+  assert.throws(() => planGraph(graph(relu(w))), /stored as f16 but relu reads it/);
+  const g = graph(matmul(input("x", [2, 3]), w));
+  const inputs = { x: new Float32Array(6) };
+  assert.throws(
+    () => executeCpu(g, { inputs, params: new Map([["w", new Float32Array(9)]]) }),
+    (e) => e instanceof FeedError && /stored as f16, got f32/.test(e.message),
+  );
+  const u8 = quantizeU8(new Float32Array(9), [3, 3]);
+  assert.throws(
+    () => executeCpu(g, { inputs, params: new Map([["w", u8]]) }),
+    (e) => e instanceof FeedError && /expects f16\[3,3\], got u8/.test(e.message),
+  );
+  const f = graph(matmul(input("x", [2, 3]), param("v", [3, 3], { trainable: false })));
+  assert.throws(
+    () =>
+      executeCpu(f, { inputs, params: new Map([["v", quantizeF16(new Float32Array(9), [3, 3])]]) }),
+    (e) => e instanceof FeedError && /stored as f32, got a f16 tensor/.test(e.message),
+  );
+});
