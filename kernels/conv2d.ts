@@ -18,9 +18,14 @@
  *   2 `base`, 3 `dx` (`dx = base + ∂x`; `dx` may be bound to `base`'s bytes);
  * - {@linkcode conv2dGradWeight}: 0 `x`, 1 `dy`, 2 `dw` (`dy` is
  *   `array<vec4<f32>>` when `Wo` is a multiple of 4: same data, read 4 at a time).
+ *
+ * The forward and input-gradient kernels take the weight's
+ * {@linkcode WeightFormat}: a frozen f16 or u8 weight is bound packed
+ * (`array<u32>`, see `kernels/weights.ts`) and dequantised at each load.
  * @module
  */
 import type { ConvGeometry } from "../lib/graph/mod.ts";
+import { F32_WEIGHTS, formatSuffix, weightAt, weightDecl, type WeightFormat } from "./weights.ts";
 import { grid, type Kernel } from "./wgsl.ts";
 
 export type { Kernel };
@@ -107,7 +112,11 @@ export function conv2dTiling(g: ConvGeometry): ConvTiling {
  * Each invocation computes `tm` output channels (of one group) × `tn`
  * consecutive output columns of one output row.
  */
-export function conv2d(g: ConvGeometry, tiling: ConvTiling = conv2dTiling(g)): Kernel {
+export function conv2d(
+  g: ConvGeometry,
+  tiling: ConvTiling = conv2dTiling(g),
+  weights: WeightFormat = F32_WEIGHTS,
+): Kernel {
   const [n, cin, h, w] = g.x;
   const [cout, cinG, kh, kw] = g.w;
   const [, , ho, wo] = g.y;
@@ -151,7 +160,9 @@ export function conv2d(g: ConvGeometry, tiling: ConvTiling = conv2dTiling(g)): K
     );
   }
   for (let q = 0; q < kw; q++) {
-    for (let i = 0; i < tm; i++) L.push(`      let w${i}_${q} = wt[wo${i} + wi + ${q}u];`);
+    for (let i = 0; i < tm; i++) {
+      L.push(`      let w${i}_${q} = ${weightAt("wt", weights, `wo${i} + wi + ${q}u`)};`);
+    }
     for (let i = 0; i < tm; i++) {
       for (let j = 0; j < tn; j++) {
         L.push(`      acc${i}_${j} = fma(w${i}_${q}, x${j * sw + q * dw}, acc${i}_${j});`);
@@ -171,8 +182,8 @@ export function conv2d(g: ConvGeometry, tiling: ConvTiling = conv2dTiling(g)): K
     }
   }
   return frame(
-    `conv2d_${tm}x${tn}`,
-    [storage(0, "x"), storage(1, "wt"), storage(2, "y")],
+    `conv2d_${tm}x${tn}${formatSuffix(weights)}`,
+    [storage(0, "x"), weightDecl(1, "wt", weights), storage(2, "y")],
     count,
     wg,
     L,
@@ -206,6 +217,7 @@ export function conv2dGradInput(
   g: ConvGeometry,
   tiling: ConvTiling = conv2dGradInputTiling(g),
   withBase = false,
+  weights: WeightFormat = F32_WEIGHTS,
 ): Kernel {
   const [n, cin, h, w] = g.x;
   const [cout, cinG, kh, kw] = g.w;
@@ -265,7 +277,7 @@ export function conv2dGradInput(
   }
   for (let q = 0; q < kw; q++) {
     for (let i = 0; i < tm; i++) {
-      const wv = `wt[wi + wo${i} + ${q}u]`;
+      const wv = weightAt("wt", weights, `wi + wo${i} + ${q}u`);
       L.push(`      let w${i}_${q} = ${sw === 1 ? wv : `select(0.0f, ${wv}, ok${q})`};`);
     }
     for (let j = 0; j < tn; j++) {
@@ -297,10 +309,10 @@ export function conv2dGradInput(
     }
   }
   return frame(
-    `conv2dGradInput${withBase ? "Base" : ""}_${tm}x${tn}`,
+    `conv2dGradInput${withBase ? "Base" : ""}_${tm}x${tn}${formatSuffix(weights)}`,
     withBase
-      ? [storage(0, "dy"), storage(1, "wt"), storage(2, "base"), storage(3, "dx")]
-      : [storage(0, "dy"), storage(1, "wt"), storage(2, "dx")],
+      ? [storage(0, "dy"), weightDecl(1, "wt", weights), storage(2, "base"), storage(3, "dx")]
+      : [storage(0, "dy"), weightDecl(1, "wt", weights), storage(2, "dx")],
     count,
     wg,
     L,

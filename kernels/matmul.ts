@@ -12,12 +12,30 @@
  * Bindings (all `var<storage, read_write>`, indexed from element 0, the caller
  * places each by its binding offset): 0 `a`, 1 `b`, 2 `c`. A binding is
  * `array<vec4<f32>>` when the kernel loads it as `vec4` (see {@linkcode MatmulKernel.vec4}),
- * else `array<f32>`; either way the caller binds the plain f32 data.
+ * else `array<f32>`; either way the caller binds the plain f32 data. An
+ * operand given a packed {@linkcode WeightFormat} (f16 or u8) is bound
+ * packed as `array<u32>` and read through its dequantising accessor.
  * @module
  */
+import {
+  F32_WEIGHTS,
+  formatSuffix,
+  isPacked,
+  weightAt,
+  weightDecl,
+  type WeightFormat,
+} from "./weights.ts";
 import type { Kernel } from "./wgsl.ts";
 
 export type { Kernel };
+
+/** The storage of each operand (default f32); a packed one is a frozen weight bound as `array<u32>`. */
+export interface MatmulWeights {
+  /** Format of `a`. */
+  readonly a?: WeightFormat;
+  /** Format of `b`. */
+  readonly b?: WeightFormat;
+}
 
 /** Sizes and transposes of one matmul: `[m,k] · [k,n]`. */
 export interface MatmulGeometry {
@@ -74,17 +92,27 @@ export function matmulTiling(g: MatmulGeometry): MatmulTiling {
  * when `transB`). Any sizes ≥ 1; `vec4` loads are used where a stored row
  * length is a multiple of 4.
  */
-export function matmul(g: MatmulGeometry, tiling: MatmulTiling = matmulTiling(g)): MatmulKernel {
+export function matmul(
+  g: MatmulGeometry,
+  tiling: MatmulTiling = matmulTiling(g),
+  weights: MatmulWeights = {},
+): MatmulKernel {
   const { m, k, n, transA, transB } = g;
+  const wa = weights.a ?? F32_WEIGHTS, wb = weights.b ?? F32_WEIGHTS;
   const { tm, tn, wx, wy } = tiling;
   if (tm % 4 !== 0 || tn % 4 !== 0) {
     throw new RangeError(`matmul tile ${tm}×${tn}: not multiples of 4`);
   }
   // a: [m,k] rows are contiguous along k; [k,m] rows are contiguous along the tile's rows.
-  const fa: Fetch = !transA
+  // A packed (f16/u8) operand is loaded one element at a time through its accessor.
+  const fa: Fetch = isPacked(wa)
+    ? "scalar"
+    : !transA
     ? (k % 4 === 0 ? "kvec" : "scalar")
     : (m % 4 === 0 ? "tilevec" : "scalar");
-  const fb: Fetch = transB
+  const fb: Fetch = isPacked(wb)
+    ? "scalar"
+    : transB
     ? (k % 4 === 0 ? "kvec" : "scalar")
     : (n % 4 === 0 ? "tilevec" : "scalar");
   const unroll = fa === "kvec" || fb === "kvec" ? 4 : 1;
@@ -105,8 +133,8 @@ export function matmul(g: MatmulGeometry, tiling: MatmulTiling = matmulTiling(g)
         v ? "vec4<f32>" : "f32"
       }>;`,
     );
-  decl(0, "a", fa !== "scalar");
-  decl(1, "b", fb !== "scalar");
+  L.push(weightDecl(0, "a", wa, fa !== "scalar"));
+  L.push(weightDecl(1, "b", wb, fb !== "scalar"));
   decl(2, "c", vc);
   L.push(`@compute @workgroup_size(${wx}, ${wy})`);
   L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`);
@@ -115,8 +143,8 @@ export function matmul(g: MatmulGeometry, tiling: MatmulTiling = matmulTiling(g)
 
   // Per-operand setup (clamped base indices so every load stays in bounds) and loads.
   // av(i,u) / bv(j,u): expressions for op(a)[r0+i, k+u] and op(b)[k+u, c0+j].
-  const setupA = operandSetup("a", fa, transA ? m : k, tm, "r0", m, transA);
-  const setupB = operandSetup("b", fb, transB ? k : n, tn, "c0", n, !transB);
+  const setupA = operandSetup("a", fa, transA ? m : k, tm, "r0", m, transA, wa);
+  const setupB = operandSetup("b", fb, transB ? k : n, tn, "c0", n, !transB, wb);
   L.push(...setupA.setup, ...setupB.setup);
   for (let i = 0; i < tm; i++) {
     for (let j = 0; j < tn; j++) L.push(`  var acc${i}_${j} = 0.0f;`);
@@ -148,7 +176,7 @@ export function matmul(g: MatmulGeometry, tiling: MatmulTiling = matmulTiling(g)
   }
   L.push(`}`);
   return {
-    name: `matmul_${tm}x${tn}`,
+    name: `matmul_${tm}x${tn}${formatSuffix(wa)}${formatSuffix(wb)}`,
     code: L.join("\n") + "\n",
     dispatch: groups,
     vec4: { a: fa !== "scalar", b: fb !== "scalar", c: vc },
@@ -170,6 +198,7 @@ function operandSetup(
   base: string,
   lines: number,
   kMajor: boolean,
+  format: WeightFormat,
 ): { setup: string[]; load: (unroll: number) => string[]; at: (i: number, u: number) => string } {
   // kMajor: stored [k, lines] (the tile is contiguous); otherwise stored [lines, k].
   const setup: string[] = [];
@@ -221,7 +250,7 @@ function operandSetup(
           const idx = kMajor
             ? `(kk + ${u}u) * ${stride}u + ${name}l${i}`
             : `${name}l${i} * ${stride}u + kk + ${u}u`;
-          out.push(`    let ${name}${i}_${u} = ${name}[${idx}];`);
+          out.push(`    let ${name}${i}_${u} = ${weightAt(name, format, idx)};`);
         }
       }
       return out;

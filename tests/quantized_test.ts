@@ -9,8 +9,6 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   conv2d,
-  conv2dGradInput,
-  convAttrsOf,
   graph,
   GraphError,
   input,
@@ -20,7 +18,6 @@ import {
   relu,
   type ScaleGranularity,
   type Tensor,
-  windowOut,
   withFrozenStorage,
 } from "../lib/graph/mod.ts";
 import { executeCpu, executePlanCpu } from "../lib/runtime/cpu/mod.ts";
@@ -28,35 +25,22 @@ import { FeedError, type ParamValue, type TensorData } from "../lib/runtime/data
 import {
   dequantize,
   fromF16Bits,
-  type QuantizedTensor,
   quantizeF16,
   quantizeU8,
   toF16Bits,
 } from "../lib/runtime/quantized.ts";
-import { rng } from "../lib/runtime/params.ts";
 import { planGraph } from "../lib/plan/plan.ts";
+import {
+  anyConvCase,
+  convGraphs,
+  matmulCase,
+  matmulGraph,
+  quantize,
+  random,
+  storages,
+} from "./quantized_cases.ts";
 
 const f16round = (Math as unknown as { f16round(v: number): number }).f16round;
-
-function random(n: number, seed: number, scale = 1): Float32Array {
-  const next = rng(seed);
-  return Float32Array.from({ length: n }, () => scale * (2 * next() - 1));
-}
-
-function quantize(
-  v: Float32Array,
-  shape: readonly number[],
-  storage: "u8" | "f16",
-  scales: ScaleGranularity,
-): QuantizedTensor {
-  return storage === "u8" ? quantizeU8(v, shape, scales) : quantizeF16(v, shape);
-}
-
-const storages = fc.constantFrom<["u8" | "f16", ScaleGranularity]>(
-  ["u8", "channel"],
-  ["u8", "tensor"],
-  ["f16", "channel"],
-);
 
 Deno.test("f16: toF16Bits rounds like Math.f16round, fromF16Bits inverts it", () => {
   fc.assert(
@@ -90,56 +74,6 @@ Deno.test("u8: every dequantised value lies within half a step of its source", (
   );
 });
 
-interface ConvCase {
-  readonly n: number;
-  readonly groups: number;
-  readonly cinG: number;
-  readonly coutG: number;
-  readonly h: number;
-  readonly w: number;
-  readonly k: number;
-  readonly stride: number;
-  readonly padding: number;
-  readonly dilation: number;
-  readonly seed: number;
-}
-
-/** Random convolutions with at least one output pixel, some with more than one 16-channel block. */
-export const convCase: fc.Arbitrary<ConvCase> = fc.record({
-  n: fc.integer({ min: 1, max: 2 }),
-  groups: fc.integer({ min: 1, max: 2 }),
-  cinG: fc.integer({ min: 1, max: 3 }),
-  coutG: fc.integer({ min: 1, max: 21 }),
-  h: fc.integer({ min: 1, max: 6 }),
-  w: fc.integer({ min: 1, max: 6 }),
-  k: fc.integer({ min: 1, max: 3 }),
-  stride: fc.integer({ min: 1, max: 2 }),
-  padding: fc.integer({ min: 0, max: 1 }),
-  dilation: fc.integer({ min: 1, max: 2 }),
-  seed: fc.integer(),
-}).filter((c) =>
-  windowOut(c.h, c.k, c.stride, c.padding, c.dilation) >= 1 &&
-  windowOut(c.w, c.k, c.stride, c.padding, c.dilation) >= 1
-);
-
-/**
- * The forward and input-gradient graphs of a convolution whose weight `w`
- * has the given storage: outputs `[conv2d(x, w), conv2dGradInput(dy, w)]`.
- */
-export function convGraphs(c: ConvCase, storage: ParamStorage, scales: ScaleGranularity) {
-  const xs = [c.n, c.cinG * c.groups, c.h, c.w];
-  const ws = [c.coutG * c.groups, c.cinG, c.k, c.k];
-  const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
-  const w = param("w", ws, { trainable: false, storage, scales });
-  const y = conv2d(input("x", xs), w, opts);
-  const dx = conv2dGradInput(input("dy", y.shape), w, convAttrsOf(opts), xs);
-  const feeds = {
-    x: random(xs.reduce((a, b) => a * b), c.seed),
-    dy: random(y.shape.reduce((a, b) => a * b), ~c.seed),
-  };
-  return { outputs: [y, dx], xs, ws, feeds };
-}
-
 function runBoth(
   outputs: Tensor[],
   inputs: Record<string, TensorData>,
@@ -151,9 +85,26 @@ function runBoth(
   return { interpreted, planned };
 }
 
-Deno.test("conv2d and conv2dGradInput read u8/f16 weights: equal to f32 on the dequantised values", () => {
+/** Equal element by element within `tol`·(1 + |want|). */
+function close(got: readonly TensorData[], want: readonly TensorData[], tol: number): void {
+  assert.equal(got.length, want.length);
+  got.forEach((g, i) => {
+    assert.equal(g.length, want[i].length);
+    for (let j = 0; j < g.length; j++) {
+      const a = g[j], b = want[i][j];
+      assert.ok(Math.abs(a - b) <= tol * (1 + Math.abs(b)), `output ${i}[${j}]: ${a} vs ${b}`);
+    }
+  });
+}
+
+/**
+ * A quantised depthwise weight takes the blocked im2col path while the f32
+ * one takes the direct depthwise loops, so sums differ in order there: equal
+ * within 1e-5; every other conv is equal exactly (same order of sums).
+ */
+Deno.test("conv2d and conv2dGradInput (also depthwise) read u8/f16 weights: equal to f32 on the dequantised values", () => {
   fc.assert(
-    fc.property(convCase, storages, (c, [storage, scales]) => {
+    fc.property(anyConvCase, storages, (c, [storage, scales]) => {
       const q = convGraphs(c, storage, scales);
       const f = convGraphs(c, "f32", "channel");
       const wq = quantize(random(q.ws.reduce((a, b) => a * b), c.seed ^ 7), q.ws, storage, scales);
@@ -162,43 +113,33 @@ Deno.test("conv2d and conv2dGradInput read u8/f16 weights: equal to f32 on the d
         inputs: f.feeds,
         params: new Map([["w", dequantize(wq)]]),
       });
-      assert.deepEqual(got.interpreted, want);
-      assert.deepEqual(got.planned, want);
+      const depthwise = c.cinG === 1 && c.coutG === 1;
+      if (depthwise) {
+        close(got.interpreted, want, 1e-5);
+        close(got.planned, want, 1e-5);
+      } else {
+        assert.deepEqual(got.interpreted, want);
+        assert.deepEqual(got.planned, want);
+      }
     }),
-    { numRuns: 60 },
+    { numRuns: 80 },
   );
 });
 
 Deno.test("matmul reads a u8/f16 operand (either side, any transposes): equal to f32 on the dequantised values", () => {
   fc.assert(
-    fc.property(
-      fc.integer({ min: 1, max: 20 }),
-      fc.integer({ min: 1, max: 20 }),
-      fc.integer({ min: 1, max: 20 }),
-      fc.boolean(),
-      fc.boolean(),
-      fc.boolean(),
-      storages,
-      fc.integer(),
-      (m, k, p, transA, transB, weightFirst, [storage, scales], seed) => {
-        const sa = transA ? [k, m] : [m, k], sb = transB ? [p, k] : [k, p];
-        const [ws, xs] = weightFirst ? [sa, sb] : [sb, sa];
-        const build = (st: ParamStorage) => {
-          const w = param("w", ws, { trainable: false, storage: st, scales });
-          const x = input("x", xs);
-          return matmul(weightFirst ? w : x, weightFirst ? x : w, { transA, transB });
-        };
-        const wq = quantize(random(ws[0] * ws[1], seed), ws, storage, scales);
-        const inputs = { x: random(xs[0] * xs[1], ~seed) };
-        const got = runBoth([build(storage)], inputs, new Map([["w", wq]]));
-        const want = executeCpu(graph(build("f32")), {
-          inputs,
-          params: new Map([["w", dequantize(wq)]]),
-        });
-        assert.deepEqual(got.interpreted, want);
-        assert.deepEqual(got.planned, want);
-      },
-    ),
+    fc.property(matmulCase, storages, (c, [storage, scales]) => {
+      const q = matmulGraph(c, storage, scales);
+      const wq = quantize(random(q.ws[0] * q.ws[1], c.seed), q.ws, storage, scales);
+      const got = runBoth(q.outputs, q.feeds, new Map([["w", wq]]));
+      const f = matmulGraph(c, "f32", scales);
+      const want = executeCpu(graph(...f.outputs), {
+        inputs: f.feeds,
+        params: new Map([["w", dequantize(wq)]]),
+      });
+      assert.deepEqual(got.interpreted, want);
+      assert.deepEqual(got.planned, want);
+    }),
     { numRuns: 100 },
   );
 });

@@ -10,6 +10,8 @@ import {
   type OpName,
   type Pads,
   type PoolAttrs,
+  scaleCount,
+  storageOf,
   type Tensor,
 } from "../../graph/mod.ts";
 import * as bn from "../../../kernels/batch_norm.ts";
@@ -24,6 +26,7 @@ import * as reduce from "../../../kernels/reduce.ts";
 import { matmul } from "../../../kernels/matmul.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "../../../kernels/conv2d.ts";
 import type { Kernel, Lowering } from "../../../kernels/wgsl.ts";
+import type { WeightFormat } from "../../../kernels/weights.ts";
 import { UnsupportedOpError } from "./errors.ts";
 
 type Lower = (n: Tensor) => Lowering;
@@ -42,11 +45,20 @@ function poolGeometry(x: readonly number[], y: readonly number[], n: Tensor): po
   return { x, y, kernel: a.kernel, stride: a.stride, padding: a.padding };
 }
 
+/** How a kernel reads value `t`: f32, or the packed layout of a reduced-precision param. */
+export function weightFormat(t: Tensor): WeightFormat {
+  const storage = storageOf(t);
+  if (storage === "u8") return { storage, count: numel(t.shape), scales: scaleCount(t) };
+  return { storage };
+}
+
 function matmulLowering(n: Tensor): Lowering {
   const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
   const [m, p] = n.shape;
   const k = transA ? n.inputs[0].shape[0] : n.inputs[0].shape[1];
-  return one(matmul({ m, k, n: p, transA, transB }));
+  const g = { m, k, n: p, transA, transB };
+  const weights = { a: weightFormat(n.inputs[0]), b: weightFormat(n.inputs[1]) };
+  return one(matmul(g, undefined, weights));
 }
 
 /**
@@ -62,8 +74,16 @@ export const LOWERINGS = {
   scale: (n) => one(elementwise.scale(count(n), num(n, "scale"))),
   sumTo: (n) => one(broadcast.sumTo(n.inputs[0].shape, n.shape)),
   broadcastTo: (n) => one(broadcast.broadcastTo(n.inputs[0].shape, n.shape, num(n, "scale"))),
-  conv2d: (n) => one(conv2d(convGeometryOf(n))),
-  conv2dGradInput: (n) => one(conv2dGradInput(convGeometryOf(n), undefined, n.inputs.length === 3)),
+  conv2d: (n) => one(conv2d(convGeometryOf(n), undefined, weightFormat(n.inputs[1]))),
+  conv2dGradInput: (n) =>
+    one(
+      conv2dGradInput(
+        convGeometryOf(n),
+        undefined,
+        n.inputs.length === 3,
+        weightFormat(n.inputs[1]),
+      ),
+    ),
   conv2dGradWeight: (n) => one(conv2dGradWeight(convGeometryOf(n))),
   batchNorm: (n) => bn.batchNorm(bnLayout(n), n.attrs.mode as "eval" | "batch", num(n, "eps")),
   batchNormGradInput: (n) => bn.batchNormGradInput(bnLayout(n), num(n, "eps")),

@@ -12,15 +12,31 @@
  * changed) and `readParams` reads them back.
  * @module
  */
-import { byteSize, isTrainable, showShape, type Tensor, updateState } from "../../graph/mod.ts";
+import {
+  byteSize,
+  checkQuantizedReads,
+  isTrainable,
+  showShape,
+  storedBytes,
+  type Tensor,
+  updateState,
+} from "../../graph/mod.ts";
 import {
   isParamCategory,
   type Plan,
   type PlannedValue,
   type PlanTarget,
 } from "../../plan/types.ts";
-import { checkFeed } from "../cpu/execute.ts";
-import { allocate, type Feeds, PlanError, type Runtime, type TensorData } from "../data.ts";
+import { checkFeed, checkParam } from "../cpu/execute.ts";
+import {
+  allocate,
+  type Feeds,
+  type ParamValue,
+  PlanError,
+  type Runtime,
+  type TensorData,
+} from "../data.ts";
+import { gpuPieces, isQuantizedTensor } from "../quantized.ts";
 import { requestDevice } from "./device.ts";
 import { DeviceLostError, KernelError, LimitError } from "./errors.ts";
 import { type BatchSplit, batchSplit, sliceRange } from "./batch_split.ts";
@@ -144,7 +160,7 @@ interface Timing {
 interface ParamEntry {
   readonly buffer: GPUBuffer;
   readonly bytes: number;
-  source: Float32Array | null;
+  source: ParamValue | null;
   version: number;
 }
 
@@ -155,9 +171,12 @@ function describe(t: Tensor): string {
   return `${t.op}${name} ${t.dtype}${showShape(t.shape)}`;
 }
 
-/** Bytes a value's binding spans: its size rounded up to whole `u32` words, at least one. */
+/**
+ * Bytes a value's binding spans: its size rounded up to whole `u32` words,
+ * at least one; a reduced-precision param's packed words and scales.
+ */
 export function bindingBytes(t: Tensor): number {
-  return Math.max(4, Math.ceil(byteSize(t.shape, t.dtype) / 4) * 4);
+  return Math.max(4, Math.ceil(storedBytes(t) / 4) * 4);
 }
 
 /**
@@ -359,6 +378,11 @@ class GpuRuntime implements WebGpuRuntime {
 
   async #prepare(plan: Plan): Promise<Prepared> {
     this.#checkTarget(plan);
+    try {
+      checkQuantizedReads(plan.tensors, plan.outputs.map((i) => plan.tensors[i]));
+    } catch (e) {
+      throw new PlanError(`webgpu: ${(e as Error).message}`);
+    }
     const max = plan.target.maxBindingBytes;
     const weights = plan.values.filter((v) => isParamCategory(v.category));
     for (const w of weights) {
@@ -482,18 +506,22 @@ class GpuRuntime implements WebGpuRuntime {
     const always = this.#options.reuploadTrainable ?? true;
     for (const p of this.#paramsOf(plan)) {
       const name = String(p.attrs.name);
-      const a = checkFeed(p, "param", feeds.params.get(name)) as Float32Array;
-      const bytes = byteSize(p.shape, "f32");
+      const a = checkParam(p, feeds.params.get(name));
+      const bytes = bindingBytes(p);
       let e = this.#params.get(name);
       if (!e || e.bytes !== bytes) {
         e?.buffer.destroy();
         e = { buffer: this.#buffer(`param ${name}`, bytes), bytes, source: null, version: -1 };
         this.#params.set(name, e);
       }
-      const version = paramVersion(a);
+      const version = isQuantizedTensor(a) ? 0 : paramVersion(a);
       const reupload = always && isTrainable(p) && !this.#written.has(name);
       if (e.source !== a || e.version !== version || reupload) {
-        this.device.queue.writeBuffer(e.buffer, 0, a as Float32Array<ArrayBuffer>);
+        if (isQuantizedTensor(a)) {
+          for (const [at, b] of gpuPieces(a)) {
+            this.device.queue.writeBuffer(e.buffer, at, b as Uint8Array<ArrayBuffer>);
+          }
+        } else this.device.queue.writeBuffer(e.buffer, 0, a as Float32Array<ArrayBuffer>);
         e.source = a;
         e.version = version;
       }
@@ -643,7 +671,9 @@ class GpuRuntime implements WebGpuRuntime {
       const mapped = prep.staging.getMappedRange();
       return plan.outputs.map((o, i) => {
         const t = plan.tensors[o];
-        if (t.op === "param") return checkFeed(t, "param", feeds.params.get(String(t.attrs.name)));
+        if (t.op === "param") {
+          return checkFeed(t, "param", feeds.params.get(String(t.attrs.name)) as Float32Array);
+        }
         // The parameter stays on the device (read it back with readParams): an empty value.
         if (plan.values[o].category === "update") return new Float32Array(0);
         const out = allocate(t.shape, t.dtype);
