@@ -102,7 +102,8 @@ export type {
 } from "./lib/graph/mod.ts";
 export type { Augment, ImageShape, LoadOptions, Split } from "./lib/data/mod.ts";
 export type { Backbone } from "./lib/io/mod.ts";
-export type { Backend, CpuRuntime, ParamStore } from "./lib/runtime/mod.ts";
+export type { Backend, CpuRuntime, ParamStore, ParamValue } from "./lib/runtime/mod.ts";
+export type { F16Tensor, QuantizedTensor, U8Tensor } from "./lib/runtime/mod.ts";
 export type {
   BlockSpec,
   ConvBnOptions,
@@ -127,6 +128,7 @@ export type { GradOptions, SavedValue } from "./lib/autodiff/mod.ts";
 export type { ModelBuilder, OptimizerConfig, RunResult, TrainData } from "./lib/train/mod.ts";
 export type { AdamConfig, ModelSetting, SgdConfig } from "./lib/train/mod.ts";
 export type { Attr, OP_NAMES, Pads, Pair } from "./lib/graph/mod.ts";
+export type { ParamStorage, ScaleGranularity } from "./lib/graph/mod.ts";
 export type { BnTraining, MobilenetV2Cut, PairRole } from "./lib/models/mod.ts";
 export type {
   CategoryTotals,

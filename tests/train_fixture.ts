@@ -79,7 +79,7 @@ export function injectingNaN(runtime: Runtime, name: string, at: number): Runtim
     readParams: (names, params) => runtime.readParams(names, params),
     execute(plan, feeds) {
       if (++calls < at || !feeds.params.has(name)) return runtime.execute(plan, feeds);
-      const bad = feeds.params.get(name)!.slice();
+      const bad = (feeds.params.get(name) as Float32Array).slice();
       bad[0] = NaN;
       return runtime.execute(plan, { ...feeds, params: new Map([...feeds.params, [name, bad]]) });
     },
