@@ -14,12 +14,16 @@
  * ```sh
  * deno task memory [--model mobilenetv2|resnet18|resnet20|resnet50|resnet56] [--method <name>|all]
  *   [--batch 8] [--size 224] [--classes 100] [--optimizer adam|sgd|none] [--json] [--report]
- *   [--svg out.svg]
+ *   [--svg out.svg] [--frozen-weights f32|f16|u8]
  * ```
  *
  * `--svg out.svg` also draws each plan (its timeline of live bytes and its
  * arena, see `planPicture`): one method writes `out.svg`; `--method all`
  * writes one file per method, `out-<method>.svg`.
+ *
+ * `--frozen-weights f16|u8` stores every frozen conv and linear weight at
+ * that precision (u8: per output channel), and the weights column counts
+ * the bytes really stored (1 per element plus 8 per channel for u8).
  *
  * Exit codes: 0 success, 2 usage (a flag is unknown or out of range).
  * @module
@@ -28,7 +32,15 @@ import { z } from "zod";
 import { type FlagSpecs, parseFlags } from "../lib/cli/flags.ts";
 import { EXIT_CODES_HELP, runCli } from "../lib/cli/run.ts";
 import { grad, withOptimizer } from "../lib/autodiff/mod.ts";
-import { graphFlops, isTrainable, numel, params } from "../lib/graph/mod.ts";
+import {
+  graphFlops,
+  isTrainable,
+  numel,
+  PARAM_STORAGES,
+  params,
+  type ParamStorage,
+  withFrozenStorage,
+} from "../lib/graph/mod.ts";
 import { type MethodName, METHODS, perDomainBytes } from "../lib/adapt/mod.ts";
 import {
   classificationLoss,
@@ -91,6 +103,8 @@ export interface MemoryArgs {
   readonly optimizer: OptimizerKind;
   /** Where to write each plan's picture (SVG), or undefined for none. */
   readonly svg?: string;
+  /** Storage of the frozen conv and linear weights (`--frozen-weights`, default f32). */
+  readonly frozenWeights: ParamStorage;
 }
 
 /** One method's row: the stable memory summary plus what the method trains and stores. */
@@ -115,6 +129,7 @@ const FLAGS = {
   classes: { type: "string" },
   optimizer: { type: "string" },
   svg: { type: "string" },
+  "frozen-weights": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies FlagSpecs;
 
@@ -130,6 +145,7 @@ const MemoryFlags = z.object({
   classes: positiveInt().default(100),
   optimizer: z.enum(OPTIMIZERS).default("adam"),
   svg: z.string().regex(/\.svg$/i, "must end in .svg").optional(),
+  "frozen-weights": z.enum(PARAM_STORAGES).default("f32"),
   help: z.boolean().default(false),
 }).refine((f) => !(f.json && f.report), {
   path: ["report"],
@@ -139,7 +155,7 @@ const MemoryFlags = z.object({
 /** Usage text of `deno task memory`. */
 export const USAGE = `usage: deno task memory [--model ${Object.keys(MODELS).join("|")}]
   [--method <name>|all] [--batch 8] [--size <px>] [--classes 100]
-  [--optimizer adam|sgd|none] [--json] [--report] [--svg out.svg]
+  [--optimizer adam|sgd|none] [--json] [--report] [--svg out.svg] [--frozen-weights f32|f16|u8]
   --svg draws each plan; with --method all, one file per method: out-<method>.svg
 ${EXIT_CODES_HELP}`;
 
@@ -161,12 +177,19 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryArgs {
     classes: f.classes,
     optimizer: f.optimizer,
     svg: f.svg,
+    frozenWeights: f["frozen-weights"],
   };
 }
 
-/** Builds `grad(classificationLoss(model))` for one method, plans it and measures its row. */
+/**
+ * Builds `grad(classificationLoss(model))` for one method (frozen conv and
+ * linear weights stored as `frozenWeights`, default f32), plans it and
+ * measures its row.
+ */
 export function memoryRow(
-  a: Pick<MemoryArgs, "model" | "batch" | "size" | "classes" | "optimizer">,
+  a:
+    & Pick<MemoryArgs, "model" | "batch" | "size" | "classes" | "optimizer">
+    & Partial<Pick<MemoryArgs, "frozenWeights">>,
   method: MethodName,
 ): { row: MemoryRow; plan: Plan; report: () => string } {
   const m = METHODS[method]();
@@ -176,7 +199,8 @@ export function memoryRow(
     size: a.size,
     classes: a.classes,
   });
-  const g = grad(classificationLoss(model));
+  const [loss] = withFrozenStorage([classificationLoss(model)], a.frozenWeights ?? "f32");
+  const g = grad(loss);
   // The learning rate does not change the plan's bytes.
   const plan = a.optimizer === "none"
     ? planGraph(g, CPU_TARGET)
@@ -302,11 +326,16 @@ export function formatTable(rows: readonly MemoryRow[], reference: MemoryRow): s
 
 /** The line above the table: model, batch, input, classes, optimizer, units. */
 export function tableTitle(
-  a: Pick<MemoryArgs, "model" | "batch" | "classes" | "optimizer">,
+  a:
+    & Pick<MemoryArgs, "model" | "batch" | "classes" | "optimizer">
+    & Partial<Pick<MemoryArgs, "frozenWeights">>,
   size: number,
 ): string {
+  const frozen = a.frozenWeights && a.frozenWeights !== "f32"
+    ? `, frozen conv/linear weights ${a.frozenWeights}`
+    : "";
   return `${a.model}, batch ${a.batch}, ${size}×${size}, ${a.classes} classes, ` +
-    `optimizer ${a.optimizer}, fp32; MB = 10^6 bytes; ft/x = fine-tuning ÷ method`;
+    `optimizer ${a.optimizer}, fp32${frozen}; MB = 10^6 bytes; ft/x = fine-tuning ÷ method`;
 }
 
 function main(argv: readonly string[]): number {

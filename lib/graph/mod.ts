@@ -16,6 +16,7 @@ export {
   input,
   isTrainable,
   param,
+  PARAM_STORAGES,
   type ParamOptions,
   type ParamStorage,
   type ScaleGranularity,

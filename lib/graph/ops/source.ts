@@ -24,6 +24,9 @@ export type Init =
  */
 export type ParamStorage = "f32" | "f16" | "u8";
 
+/** Every {@linkcode ParamStorage}, for flags and schemas (`--frozen-weights`). */
+export const PARAM_STORAGES = ["f32", "f16", "u8"] as const satisfies readonly ParamStorage[];
+
 /** Granularity of a `u8` parameter's scales: one pair per tensor, or per output channel (axis 0). */
 export type ScaleGranularity = "tensor" | "channel";
 
