@@ -20,7 +20,7 @@ import {
   type Tensor,
   withFrozenStorage,
 } from "../lib/graph/mod.ts";
-import { executeCpu, executePlanCpu } from "../lib/runtime/cpu/mod.ts";
+import { createCpuRuntime, executeCpu, executePlanCpu } from "../lib/runtime/cpu/mod.ts";
 import { FeedError, type ParamValue, type TensorData } from "../lib/runtime/data.ts";
 import {
   dequantize,
@@ -30,8 +30,11 @@ import {
   toF16Bits,
 } from "../lib/runtime/quantized.ts";
 import { planGraph } from "../lib/plan/plan.ts";
+import { runGraph } from "../lib/runtime/run_graph.ts";
+import { quantizedFeed, quantizingRuntime } from "../lib/runtime/quantize_feeds.ts";
 import {
   anyConvCase,
+  type ConvCase,
   convGraphs,
   matmulCase,
   matmulGraph,
@@ -197,4 +200,39 @@ Deno.test("reduced-precision params: typed errors for a trainable one, a wrong r
       executeCpu(f, { inputs, params: new Map([["v", quantizeF16(new Float32Array(9), [3, 3])]]) }),
     (e) => e instanceof FeedError && /stored as f32, got a f16 tensor/.test(e.message),
   );
+});
+
+Deno.test("quantizingRuntime feeds each reduced-precision param its quantised f32 value, quantised once", async () => {
+  const c: ConvCase = {
+    n: 2,
+    groups: 1,
+    cinG: 3,
+    coutG: 5,
+    h: 5,
+    w: 4,
+    k: 3,
+    stride: 1,
+    padding: 1,
+    dilation: 1,
+    seed: 3,
+  };
+  const q = convGraphs(c, "u8", "channel");
+  const w = random(q.ws.reduce((a, b) => a * b), 11);
+  const g = graph(...q.outputs);
+  const rt = quantizingRuntime(createCpuRuntime());
+  const got = await runGraph(rt, g, { inputs: q.feeds, params: new Map([["w", w]]) });
+  const want = executeCpu(g, { inputs: q.feeds, params: new Map([["w", quantizeU8(w, q.ws)]]) });
+  assert.deepEqual(got, want);
+  const p = g.nodes.find((n) => n.op === "param")!;
+  assert.equal(quantizedFeed(p, w), quantizedFeed(p, w));
+  const f = convGraphs(c, "f32", "channel");
+  const plain = await runGraph(rt, graph(...f.outputs), {
+    inputs: f.feeds,
+    params: new Map([["w", w]]),
+  });
+  assert.deepEqual(
+    plain,
+    executeCpu(graph(...f.outputs), { inputs: f.feeds, params: new Map([["w", w]]) }),
+  );
+  assert.notDeepEqual(plain, got);
 });

@@ -8,6 +8,7 @@
 export * from "./data.ts";
 export * from "./params.ts";
 export * from "./quantized.ts";
+export * from "./quantize_feeds.ts";
 export * from "./cpu/mod.ts";
 export * from "./run_graph.ts";
 export * from "./select.ts";
