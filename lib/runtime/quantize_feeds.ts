@@ -70,5 +70,6 @@ export function quantizingRuntime(runtime: Runtime): Runtime {
       }
     },
     release: (plan) => runtime.release(plan),
+    readParams: (names, params) => runtime.readParams(names, params),
   };
 }

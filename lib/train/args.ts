@@ -27,6 +27,7 @@ const FLAGS = {
   data: { type: "string", field: ["data"] },
   "bn-stats": { type: "string", field: ["bnStats"] },
   "gate-sparsity": { type: "string", field: ["gateSparsity"] },
+  "frozen-weights": { type: "string", field: ["frozenWeights"] },
   "da3-reduction": { type: "string", field: ["da3", "reduction"] },
   "da3-spatial": { type: "boolean", field: ["da3", "spatial"] },
   "da3-placement": { type: "string", field: ["da3", "placement"] },
@@ -78,6 +79,7 @@ export function flagsToRaw(
     limit: num(values.limit),
     data: values.data,
     gateSparsity: num(values["gate-sparsity"]),
+    frozenWeights: values["frozen-weights"],
     bnStats: values["bn-stats"],
     da3: defined({
       reduction: num(values["da3-reduction"]),
@@ -186,6 +188,7 @@ export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}
   [--backend auto|webgpu|cpu] [--budget-mb MB] [--out DIR] [--seed N] [--resume]
   [--limit N (training examples per domain)] [--data embedded|cache] [--bn-stats source|domain]
   [--gate-sparsity λ (DA³: train adaptors that close gates)]
+  [--frozen-weights f32|f16|u8 (frozen conv/linear weights' storage in the kernels; default f32)]
   [--da3-reduction r] [--da3-spatial] [--da3-placement every|last] [--da3-source pair|block]
   [--da3-grid g] [--da3-stages k[,k]] [--da3-lr-scale s] [--da3-stem]
   [--config file.json]

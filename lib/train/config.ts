@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { Da3OptionsSchema } from "../adapt/da3_options.ts";
 import { type MethodName, METHODS } from "../adapt/mod.ts";
+import { PARAM_STORAGES } from "../graph/mod.ts";
 
 /** The adaptation methods `deno task train` knows: every built-in method. */
 export const METHOD_NAMES = Object.keys(METHODS) as [MethodName, ...MethodName[]];
@@ -27,6 +28,7 @@ export const TrainConfigSchema = z.object({
   data: z.enum(["embedded", "cache"]).default("embedded"),
   bnStats: z.enum(["source", "domain"]).default("source"),
   gateSparsity: z.number().min(0).max(100).default(0),
+  frozenWeights: z.enum(PARAM_STORAGES).default("f32"),
   da3: Da3OptionsSchema.default({}),
 }).strict().refine((c) => c.gateSparsity === 0 || c.method.every((m) => m === "da3"), {
   path: ["gateSparsity"],

@@ -8,6 +8,7 @@ import { da3, type Da3Options, type Method, type MethodName, METHODS } from "../
 import type { Dataset } from "../data/mod.ts";
 import { resnet20 } from "../models/mod.ts";
 import type { ParamStore, Runtime } from "../runtime/data.ts";
+import type { ParamStorage } from "../graph/mod.ts";
 import { type MethodGraphs, modelGraphs } from "./graphs.ts";
 import { type ModelBuilder, train, type TrainOutcome, type TrainSpec } from "./train.ts";
 
@@ -53,6 +54,8 @@ export interface DomainJob {
   readonly bnStats?: "source" | "domain";
   /** Weight λ of the gate-sparsity penalty (DA³ only; default 0: none). */
   readonly gateSparsity?: number;
+  /** Storage of the frozen conv and linear weights in the kernels (default f32). */
+  readonly frozenWeights?: ParamStorage;
   /** DA³'s design parameters (DA³ only; default: `da3()`'s); stored in the checkpoints. */
   readonly da3?: Da3Options;
   /** Receives progress lines (default: the terminal's progress bar). */
@@ -68,6 +71,8 @@ export interface MethodGraphOptions {
   readonly gateSparsity?: number;
   /** DA³'s design parameters (DA³ only; default: `da3()`'s). */
   readonly da3?: Da3Options;
+  /** Storage of the frozen conv and linear weights (default f32). */
+  readonly frozenWeights?: ParamStorage;
 }
 
 /** The built-in method `name` (DA³ with `options`). */
@@ -87,7 +92,8 @@ export function methodGraphs(
   options: MethodGraphOptions = {},
 ): MethodGraphs {
   const m = builtinMethod(method, options.da3);
-  return modelGraphs(resnet20Builder(m.adaptor, { batch, classes }), m, options.gateSparsity ?? 0);
+  const model = resnet20Builder(m.adaptor, { batch, classes });
+  return modelGraphs(model, m, options.gateSparsity ?? 0, options.frozenWeights);
 }
 
 /** The {@linkcode TrainSpec} of a job. */
@@ -109,6 +115,7 @@ export function domainSpec(job: DomainJob): TrainSpec {
     resume: job.resume,
     bnStats: job.bnStats,
     gateSparsity: job.gateSparsity,
+    frozenWeights: job.frozenWeights,
     da3: options,
     ...(job.progress ? { progress: job.progress } : {}),
   };

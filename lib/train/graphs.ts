@@ -9,7 +9,16 @@ import { type Method, perDomainParams } from "../adapt/mod.ts";
 import { grad, type GradResult } from "../autodiff/mod.ts";
 import { findGatedPairs, type GatedPairNodes } from "../gating/structure.ts";
 import { gateSparsityPenalty } from "../gating/sparsity.ts";
-import { add, type Graph, graph, scale, sourceName, withEvalNorms } from "../graph/mod.ts";
+import {
+  add,
+  type Graph,
+  graph,
+  type ParamStorage,
+  scale,
+  sourceName,
+  withEvalNorms,
+  withFrozenStorage,
+} from "../graph/mod.ts";
 import { classificationLoss, type Model } from "../models/mod.ts";
 import { type BnProbe, bnProbe, domainBnProbe } from "./bn_stats.ts";
 import { TrainingError } from "./errors.ts";
@@ -32,20 +41,30 @@ export interface MethodGraphs {
   readonly lrScale: (paramName: string) => number;
 }
 
-/** Builds the training graphs of `model`, built with `method`'s adaptor; `gateSparsity` λ (default 0). */
-export function modelGraphs(model: Model, method: Method, gateSparsity = 0): MethodGraphs {
+/**
+ * Builds the training graphs of `model`, built with `method`'s adaptor;
+ * `gateSparsity` λ (default 0); frozen conv and linear weights stored as
+ * `frozenWeights` (default f32; see `withFrozenStorage`).
+ */
+export function modelGraphs(
+  model: Model,
+  method: Method,
+  gateSparsity = 0,
+  frozenWeights: ParamStorage = "f32",
+): MethodGraphs {
   const gated = gateSparsity > 0 ? findGatedPairs(model, graph(model.logits)) : [];
   if (gateSparsity > 0 && gated.length === 0) {
     throw new TrainingError(`gate sparsity needs DA³ gated pairs; ${method.name} has none`);
   }
   const ce = classificationLoss(model);
-  const loss = gateSparsity > 0 ? add(ce, scale(gateSparsityPenalty(gated), gateSparsity)) : ce;
-  const train = grad(loss, { keep: [model.logits] });
+  const full = gateSparsity > 0 ? add(ce, scale(gateSparsityPenalty(gated), gateSparsity)) : ce;
+  const [loss, logits] = withFrozenStorage([full, model.logits], frozenWeights);
+  const train = grad(loss, { keep: [logits] });
   return {
     train,
-    eval: graph(...withEvalNorms([model.logits])),
-    probe: bnProbe([model.logits]),
-    domainProbe: domainBnProbe([model.logits]),
+    eval: graph(...withEvalNorms([logits])),
+    probe: bnProbe([logits]),
+    domainProbe: domainBnProbe([logits]),
     own: perDomainParams(train.graph).map(sourceName),
     gated,
     lrScale: method.lrScale ?? (() => 1),

@@ -89,6 +89,7 @@ async function domainJobs(
     out: config.out,
     resume: config.resume,
     gateSparsity: config.gateSparsity,
+    frozenWeights: config.frozenWeights,
     da3: config.da3,
     bnStats: config.bnStats,
   }));

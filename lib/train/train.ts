@@ -28,6 +28,7 @@ import {
   OPTIMIZER_STEP_INPUT,
   optimizerStepValues,
   params as paramNodes,
+  type ParamStorage,
   type Shape,
   sourceName,
 } from "../graph/mod.ts";
@@ -46,6 +47,7 @@ import { memorySummary, type Plan, planGraph } from "../plan/mod.ts";
 import { cpuRuntime } from "../runtime/cpu/mod.ts";
 import type { ParamStore, Runtime, TensorData } from "../runtime/data.ts";
 import { initParams } from "../runtime/params.ts";
+import { quantizingRuntime } from "../runtime/quantize_feeds.ts";
 import { runGraph } from "../runtime/run_graph.ts";
 import { type BnProbe, setRunningStats } from "./bn_stats.ts";
 import { TrainingError } from "./errors.ts";
@@ -120,6 +122,12 @@ export interface TrainSpec {
   readonly bnStats?: "source" | "domain";
   /** Weight λ of the gate-sparsity penalty (DA³ adaptors only; default 0: none). */
   readonly gateSparsity?: number;
+  /**
+   * Storage of the frozen conv and linear weights in the kernels (default
+   * f32): f16 or u8 quantises each one once, at load time, from the f32
+   * backbone; the runtime holds only the packed bytes.
+   */
+  readonly frozenWeights?: ParamStorage;
   /** DA³'s design options the method was built with, stored in the checkpoints (default none). */
   readonly da3?: Da3Options;
   /** Further configuration the run depends on (e.g. an adaptor's options; plain JSON), stored and compared on resume. */
@@ -254,11 +262,13 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
   const method = asMethod(spec.method);
   const classes = spec.data.train.classes.length;
   const model = spec.model(method.adaptor, { batch: spec.batch, classes });
-  const graphs = modelGraphs(model, method, spec.gateSparsity ?? 0);
+  const frozenWeights = spec.frozenWeights ?? "f32";
+  const graphs = modelGraphs(model, method, spec.gateSparsity ?? 0, frozenWeights);
   const optimizer = typeof spec.optimizer === "object"
     ? spec.optimizer
     : optimizerNamed(spec.optimizer ?? "adam");
-  const runtime = spec.runtime ?? cpuRuntime;
+  const base = spec.runtime ?? cpuRuntime;
+  const runtime = frozenWeights === "f32" ? base : quantizingRuntime(base);
   // The one plan of the training step, its optimizer included: its bytes are reported and it
   // is what the runtime runs.
   const step = withOptimizer(graphs.train, optimizer, (name) => spec.lr * graphs.lrScale(name));
@@ -288,6 +298,7 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
     seed: spec.seed ?? 0,
     bnStats: spec.bnStats ?? "source",
     gateSparsity: spec.gateSparsity ?? 0,
+    ...(frozenWeights === "f32" ? {} : { frozenWeights }),
     da3: spec.da3 ?? {},
     config: spec.config ?? {},
     augment: augment ?? null,
