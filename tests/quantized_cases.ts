@@ -75,7 +75,8 @@ export const convCase: fc.Arbitrary<ConvCase> = fc.record({
 
 /**
  * The forward and input-gradient graphs of a convolution whose weight `w`
- * has the given storage: outputs `[conv2d(x, w), conv2dGradInput(dy, w)]`.
+ * has the given storage: outputs `[conv2d(x, w), conv2dGradInput(dy, w),
+ * conv2dGradInput(dy, w, base)]`.
  */
 export function convGraphs(c: ConvCase, storage: ParamStorage, scales: ScaleGranularity) {
   const xs = [c.n, c.cinG * c.groups, c.h, c.w];
@@ -83,12 +84,17 @@ export function convGraphs(c: ConvCase, storage: ParamStorage, scales: ScaleGran
   const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
   const w = param("w", ws, { trainable: false, storage, scales });
   const y = conv2d(input("x", xs), w, opts);
-  const dx = conv2dGradInput(input("dy", y.shape), w, convAttrsOf(opts), xs);
+  const dy = input("dy", y.shape);
+  const dx = conv2dGradInput(dy, w, convAttrsOf(opts), xs);
+  // The accumulating form (base + ∂x) that grad() makes of a fork's summed gradients.
+  const dxBase = conv2dGradInput(dy, w, convAttrsOf(opts), xs, input("base", xs));
+  const size = xs.reduce((a, b) => a * b);
   const feeds = {
-    x: random(xs.reduce((a, b) => a * b), c.seed),
+    x: random(size, c.seed),
     dy: random(y.shape.reduce((a, b) => a * b), ~c.seed),
+    base: random(size, c.seed ^ 5),
   };
-  return { outputs: [y, dx], xs, ws, feeds };
+  return { outputs: [y, dx, dxBase], xs, ws, feeds };
 }
 
 /** Random depthwise convolutions (groups = Cin = Cout), up to 8 channels. */
