@@ -125,7 +125,13 @@ export type {
 } from "./lib/plan/mod.ts";
 export type { Da3Options, MethodName } from "./lib/adapt/mod.ts";
 export type { GradOptions, SavedValue } from "./lib/autodiff/mod.ts";
-export type { ModelBuilder, OptimizerConfig, RunResult, TrainData } from "./lib/train/mod.ts";
+export type {
+  HeadInit,
+  ModelBuilder,
+  OptimizerConfig,
+  RunResult,
+  TrainData,
+} from "./lib/train/mod.ts";
 export type { AdamConfig, ModelSetting, SgdConfig } from "./lib/train/mod.ts";
 export type { Attr, OP_NAMES, Pads, Pair } from "./lib/graph/mod.ts";
 export type { ParamStorage, ScaleGranularity } from "./lib/graph/mod.ts";

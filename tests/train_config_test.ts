@@ -16,7 +16,11 @@ Deno.test("flags parse with or without a literal -- and fill defaults", async ()
   assert.equal(a.optimizer, "adam");
   assert.equal(a.backend, "auto");
   const all = await trainConfigFromArgs(["--method", "all", "--budget-mb", "512"]);
-  assert.ok(all !== "help" && all.method.length === 8 && all.budgetMb === 512);
+  assert.ok(all !== "help" && all.method.length === 9 && all.budgetMb === 512);
+  assert.ok(all.method.includes("probe"), "--method all includes the linear probe");
+  assert.equal(a.validation, 0.2, "a fifth of the training data is held out by default");
+  const v = await trainConfigFromArgs(["--validation", "150", "--validation-seed", "4"]);
+  assert.ok(v !== "help" && v.validation === 150 && v.validationSeed === 4);
 });
 
 /** Each row: flags, and what the error must name. */
@@ -41,6 +45,12 @@ const bad: [string[], string[]][] = [
   [["--epochs"], ["--epochs needs a value"]],
   [["--out", "--resume"], ["--out needs a value"]],
   [["--method", "finetune", "--da3-reduction", "4"], ["--da3-reduction", "--method da3"]],
+  [["--validation", "1.5"], ["--validation", "a fraction in [0, 1) or a whole count"]],
+  [["--validation", "-0.1"], ["--validation must be ≥ 0"]],
+  [["--validation-seed", "-1"], ["--validation-seed must be ≥ 0"]],
+  [["--head-init", "random"], ["--head-init", "normal", "zeros", "probe"]],
+  [["--weight-decay", "-1"], ["--weight-decay must be ≥ 0"]],
+  [["--method", "probe", "--head-init", "probe"], ["--head-init", "--method probe"]],
 ];
 
 for (const [flags, names] of bad) {

@@ -42,6 +42,8 @@ export interface CheckpointMeta {
   readonly epoch: number;
   /** Test top-1 in [0, 1], when evaluated. */
   readonly top1?: number;
+  /** Validation top-1 in [0, 1] (the split held out of the training data), when evaluated. */
+  readonly valTop1?: number;
   /** The method's design options (DA³'s), when not all defaults. */
   readonly options?: Da3Options;
   /** The configuration of the run that wrote the checkpoint (resuming compares it). */
@@ -124,8 +126,10 @@ export async function saveCheckpoint(
   const tensors = new Map<string, SafetensorsTensor>();
   for (const [k, v] of params) tensors.set(k, stored(path, k, v));
   for (const [k, v] of state) tensors.set(STATE + k, stored(path, STATE + k, v));
-  if (meta.top1 !== undefined && !Number.isFinite(meta.top1)) {
-    throw new NonFiniteError(`${path}: top1`, 0, meta.top1, "checkpoint not written");
+  for (const [field, v] of [["top1", meta.top1], ["valTop1", meta.valTop1]] as const) {
+    if (v !== undefined && !Number.isFinite(v)) {
+      throw new NonFiniteError(`${path}: ${field}`, 0, v, "checkpoint not written");
+    }
   }
   const metadata: Record<string, string> = {
     format: FORMAT,
@@ -135,6 +139,7 @@ export async function saveCheckpoint(
     epoch: String(meta.epoch),
   };
   if (meta.top1 !== undefined) metadata.top1 = String(meta.top1);
+  if (meta.valTop1 !== undefined) metadata.valTop1 = String(meta.valTop1);
   if (meta.options && Object.keys(meta.options).length > 0) {
     metadata.options = JSON.stringify(meta.options);
   }
@@ -203,16 +208,21 @@ export async function loadCheckpoint(path: string, backbone: string): Promise<Ch
       shapes.set(k, t.shape);
     }
   }
-  const top1 = metadata.top1 === undefined ? undefined : Number(metadata.top1);
-  if (top1 !== undefined && !Number.isFinite(top1)) {
-    throw new CheckpointError(`${path}: top1 ${metadata.top1} is not finite`);
-  }
+  const figure = (field: "top1" | "valTop1") => {
+    const v = metadata[field] === undefined ? undefined : Number(metadata[field]);
+    if (v !== undefined && !Number.isFinite(v)) {
+      throw new CheckpointError(`${path}: ${field} ${metadata[field]} is not finite`);
+    }
+    return v;
+  };
+  const top1 = figure("top1"), valTop1 = figure("valTop1");
   const meta: CheckpointMeta = {
     method: metadata.method,
     domain: metadata.domain,
     backbone: metadata.backbone,
     epoch,
     ...(top1 !== undefined ? { top1 } : {}),
+    ...(valTop1 !== undefined ? { valTop1 } : {}),
     ...(metadata.options !== undefined
       ? { options: checkpointOptions(path, metadata.options) }
       : {}),

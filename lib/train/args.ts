@@ -24,6 +24,10 @@ const FLAGS = {
   seed: { type: "string", field: ["seed"] },
   resume: { type: "boolean", field: ["resume"] },
   limit: { type: "string", field: ["limit"] },
+  validation: { type: "string", field: ["validation"] },
+  "validation-seed": { type: "string", field: ["validationSeed"] },
+  "head-init": { type: "string", field: ["headInit"] },
+  "weight-decay": { type: "string", field: ["weightDecay"] },
   data: { type: "string", field: ["data"] },
   "bn-stats": { type: "string", field: ["bnStats"] },
   "gate-sparsity": { type: "string", field: ["gateSparsity"] },
@@ -77,6 +81,10 @@ export function flagsToRaw(
     seed: num(values.seed),
     resume: on("resume"),
     limit: num(values.limit),
+    validation: num(values.validation),
+    validationSeed: num(values["validation-seed"]),
+    headInit: values["head-init"],
+    weightDecay: num(values["weight-decay"]),
     data: values.data,
     gateSparsity: num(values["gate-sparsity"]),
     frozenWeights: values["frozen-weights"],
@@ -187,6 +195,8 @@ export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
   [--backend auto|webgpu|cpu] [--budget-mb MB] [--out DIR] [--seed N] [--resume]
   [--limit N (training examples per domain)] [--data embedded|cache] [--bn-stats source|domain]
+  [--validation f|N (held out of training for model selection; default 0.2)] [--validation-seed N]
+  [--head-init normal|zeros|probe] [--weight-decay λ]
   [--gate-sparsity λ (DA³: train adaptors that close gates)]
   [--frozen-weights f32|f16|u8 (frozen conv/linear weights' storage in the kernels; default f32)]
   [--da3-reduction r] [--da3-spatial] [--da3-placement every|last] [--da3-source pair|block]

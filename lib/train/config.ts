@@ -8,8 +8,14 @@ import { Da3OptionsSchema } from "../adapt/da3_options.ts";
 import { type MethodName, METHODS } from "../adapt/mod.ts";
 import { PARAM_STORAGES } from "../graph/mod.ts";
 
-/** The adaptation methods `deno task train` knows: every built-in method. */
-export const METHOD_NAMES = Object.keys(METHODS) as [MethodName, ...MethodName[]];
+/** A method `deno task train` runs: a built-in adaptation method, or `probe` (the linear-probe floor). */
+export type TrainMethod = MethodName | "probe";
+
+/** The methods `deno task train` knows: every built-in method, then the linear probe. */
+export const METHOD_NAMES = [
+  ...Object.keys(METHODS),
+  "probe",
+] as unknown as [TrainMethod, ...TrainMethod[]];
 
 /** The schema of a training run's configuration. */
 export const TrainConfigSchema = z.object({
@@ -25,12 +31,21 @@ export const TrainConfigSchema = z.object({
   seed: z.number().int().min(0).default(0),
   resume: z.boolean().default(false),
   limit: z.number().int().min(1).optional(),
+  validation: z.number().min(0).refine((v) => v < 1 || Number.isInteger(v), {
+    message: "a fraction in [0, 1) or a whole count ≥ 1 of training examples",
+  }).default(0.2),
+  validationSeed: z.number().int().min(0).default(0),
+  headInit: z.enum(["normal", "zeros", "probe"]).default("normal"),
+  weightDecay: z.number().min(0).max(1).default(0),
   data: z.enum(["embedded", "cache"]).default("embedded"),
   bnStats: z.enum(["source", "domain"]).default("source"),
   gateSparsity: z.number().min(0).max(100).default(0),
   frozenWeights: z.enum(PARAM_STORAGES).default("f32"),
   da3: Da3OptionsSchema.default({}),
-}).strict().refine((c) => c.gateSparsity === 0 || c.method.every((m) => m === "da3"), {
+}).strict().refine((c) => c.headInit === "normal" || !c.method.includes("probe"), {
+  path: ["headInit"],
+  message: "does not apply to --method probe (its head is the fit)",
+}).refine((c) => c.gateSparsity === 0 || c.method.every((m) => m === "da3"), {
   path: ["gateSparsity"],
   message: "applies to --method da3 only",
 }).refine((c) => Object.keys(c.da3).length === 0 || c.method.includes("da3"), {

@@ -10,7 +10,14 @@ import { resnet20 } from "../models/mod.ts";
 import type { ParamStore, Runtime } from "../runtime/data.ts";
 import type { ParamStorage } from "../graph/mod.ts";
 import { type MethodGraphs, modelGraphs } from "./graphs.ts";
-import { type ModelBuilder, train, type TrainOutcome, type TrainSpec } from "./train.ts";
+import { optimizerNamed } from "./optimizer.ts";
+import {
+  type HeadInit,
+  type ModelBuilder,
+  train,
+  type TrainOutcome,
+  type TrainSpec,
+} from "./train.ts";
 
 export { TrainingError } from "./errors.ts";
 export type { MethodGraphs } from "./graphs.ts";
@@ -26,6 +33,8 @@ export interface DomainJob {
   readonly train: Dataset;
   /** Held-out test set. */
   readonly test: Dataset;
+  /** Validation set held out of the training data, for model selection (default none). */
+  readonly validation?: Dataset;
   /** The frozen backbone's parameters (never mutated). */
   readonly backbone: ParamStore;
   /** The backbone's hash, stored in checkpoints. */
@@ -60,6 +69,10 @@ export interface DomainJob {
   readonly da3?: Da3Options;
   /** Receives progress lines (default: the terminal's progress bar). */
   readonly progress?: (line: string, final: boolean) => void;
+  /** L2 weight decay added to the trainable parameters' gradients (default 0). */
+  readonly weightDecay?: number;
+  /** How the new head starts (default `normal`). */
+  readonly headInit?: HeadInit;
 }
 
 /** The result of one (method, domain) run, with the domain's parameters. */
@@ -102,12 +115,19 @@ export function domainSpec(job: DomainJob): TrainSpec {
   return {
     model: resnet20Builder,
     method: builtinMethod(job.method, options),
-    data: { domain: job.domain, train: job.train, test: job.test },
+    data: {
+      domain: job.domain,
+      train: job.train,
+      test: job.test,
+      ...(job.validation ? { validation: job.validation } : {}),
+    },
     runtime: job.runtime,
     epochs: job.epochs,
     batch: job.batch,
     lr: job.lr,
-    optimizer: job.optimizer,
+    optimizer: job.weightDecay
+      ? { ...optimizerNamed(job.optimizer), weightDecay: job.weightDecay }
+      : job.optimizer,
     seed: job.seed,
     backbone: job.backbone,
     backboneHash: job.backboneHash,
@@ -117,6 +137,7 @@ export function domainSpec(job: DomainJob): TrainSpec {
     gateSparsity: job.gateSparsity,
     frozenWeights: job.frozenWeights,
     da3: options,
+    ...(job.headInit ? { headInit: job.headInit } : {}),
     ...(job.progress ? { progress: job.progress } : {}),
   };
 }

@@ -13,3 +13,5 @@ export { checkResumable, RESUME_SAFE_FIELDS, ResumeError, type RunDifference } f
 export { type MethodGraphs, modelGraphs } from "./graphs.ts";
 export * from "./probe_fit.ts";
 export * from "./probe_cv.ts";
+export * from "./probe.ts";
+export * from "./schedule.ts";

@@ -12,6 +12,8 @@ export interface RunResult {
   readonly domain: string;
   /** Top-1 accuracy on the domain's test split, in [0, 1]. */
   readonly top1: number;
+  /** Top-1 accuracy on the validation split held out of its training data, when there is one. */
+  readonly valTop1?: number;
   /** Trainable (per-domain) parameter count. */
   readonly paramsPerDomain: number;
   /** Training memory of one step from the plan, bytes (fp32). */
@@ -84,6 +86,30 @@ export function resultsTable(results: Results): string {
       domains.join(" | ")
     } | mean top-1 | params/domain | training MB (fp32) | ms/step | GFLOP/step |`,
     `|---|${domains.map(() => "---:").join("|")}|---:|---:|---:|---:|---:|`,
+    ...rows,
+  ].join("\n");
+}
+
+/**
+ * A Markdown table of validation top-1 (the split held out of each domain's
+ * training data, on which knobs are chosen): one row per method; empty when
+ * no run has one.
+ */
+export function validationTable(results: Results): string {
+  const runs = results.runs.filter((r) => r.valTop1 !== undefined);
+  if (runs.length === 0) return "";
+  const domains = [...new Set(runs.map((r) => r.domain))];
+  const methods = [...new Set(runs.map((r) => r.method))];
+  const rows = methods.map((m) => {
+    const val = new Map(runs.filter((r) => r.method === m).map((r) => [r.domain, r.valTop1!]));
+    const mean = [...val.values()].reduce((a, b) => a + b, 0) / val.size;
+    return `| ${m} | ${domains.map((d) => (val.has(d) ? pct(val.get(d)!) : "–")).join(" | ")} | ${
+      pct(mean)
+    } |`;
+  });
+  return [
+    `| method (validation) | ${domains.join(" | ")} | mean val top-1 |`,
+    `|---|${domains.map(() => "---:").join("|")}|---:|`,
     ...rows,
   ].join("\n");
 }

@@ -5,13 +5,13 @@
  * the first step: a run that fails validation writes nothing.
  * @module
  */
-import type { MethodName } from "../adapt/mod.ts";
 import {
   balancedIndices,
   type Dataset,
   domainInfo,
   DOMAINS,
   loadDomain,
+  splitValidation,
   subset,
 } from "../data/mod.ts";
 import { holdOutCalibration } from "../gating/data.ts";
@@ -21,10 +21,17 @@ import { assertFinite } from "../io/finite.ts";
 import { planFor } from "../plan/mod.ts";
 import type { Runtime } from "../runtime/data.ts";
 import { selectRuntime } from "../runtime/select.ts";
-import type { TrainConfig } from "./config.ts";
+import type { TrainConfig, TrainMethod } from "./config.ts";
 import { type DomainJob, domainSpec, methodGraphs, trainDomain } from "./domain.ts";
 import { removeStaleTemporaries } from "./files.ts";
-import { type Results, resultsPlot, resultsTable, type RunResult } from "./results.ts";
+import { trainProbe } from "./probe_run.ts";
+import {
+  type Results,
+  resultsPlot,
+  resultsTable,
+  type RunResult,
+  validationTable,
+} from "./results.ts";
 import { readResumePoint, setupTraining } from "./train.ts";
 
 /**
@@ -40,8 +47,8 @@ export function targetDomains(): string[] {
 }
 
 /** The batch for a method: the configured one, or the largest that fits `budgetMb`. */
-export function batchFor(method: MethodName, config: TrainConfig, classes: number): number {
-  if (config.budgetMb === undefined) return config.batch;
+export function batchFor(method: TrainMethod, config: TrainConfig, classes: number): number {
+  if (config.budgetMb === undefined || method === "probe") return config.batch;
   const options = { gateSparsity: config.gateSparsity, da3: config.da3 };
   return planFor((b) => methodGraphs(method, classes, b, options).train, {
     budgetBytes: config.budgetMb * 1e6,
@@ -51,15 +58,30 @@ export function batchFor(method: MethodName, config: TrainConfig, classes: numbe
 }
 
 /**
- * `limit` training examples, balanced over classes. On the full data they come
- * from before the calibration tail that gated inference holds out (the
- * embedded subset is too small to spare it).
+ * The examples to fit on and the validation split: the validation split is
+ * carved (seeded, stratified) from the training data, and with `limit` the
+ * examples to fit on are `limit` of the rest, balanced over classes. On the
+ * full data both come from before the calibration tail that gated inference
+ * holds out (the embedded subset is too small to spare it).
  */
-function limitedTrain(train: Dataset, limit: number, config: TrainConfig): Dataset {
+export function fitAndValidation(
+  train: Dataset,
+  config: TrainConfig,
+): { fit: Dataset; validation: Dataset } {
   const pool = config.data === "cache" ? holdOutCalibration(train).fit : train;
-  const perClass = Math.ceil(limit / train.classes.length);
-  return subset(pool, balancedIndices(pool.labels, train.classes.length, perClass, config.seed));
+  const { train: rest, validation } = splitValidation(
+    pool,
+    config.validation,
+    config.validationSeed,
+  );
+  if (config.limit === undefined) return { fit: rest, validation };
+  const perClass = Math.ceil(config.limit / train.classes.length);
+  const picked = balancedIndices(rest.labels, train.classes.length, perClass, config.seed);
+  return { fit: subset(rest, picked), validation };
 }
+
+/** A job of a run: a built-in method's, or the linear probe's. */
+export type RunJob = Omit<DomainJob, "method"> & { readonly method: TrainMethod };
 
 /** The jobs of one domain: its data loaded (every file's checksum verified), one job per method. */
 async function domainJobs(
@@ -67,16 +89,15 @@ async function domainJobs(
   domain: string,
   bb: Backbone,
   runtime: Runtime,
-): Promise<DomainJob[]> {
+): Promise<RunJob[]> {
   const split = await loadDomain(domain, { origin: config.data });
   const classes = split.train.classes.length;
-  const train = config.limit === undefined
-    ? split.train
-    : limitedTrain(split.train, config.limit, config);
+  const { fit: train, validation } = fitAndValidation(split.train, config);
   return config.method.map((method) => ({
     method,
     domain,
     train,
+    validation,
     test: split.test,
     backbone: bb.params,
     backboneHash: bb.hash,
@@ -92,6 +113,8 @@ async function domainJobs(
     frozenWeights: config.frozenWeights,
     da3: config.da3,
     bnStats: config.bnStats,
+    weightDecay: config.weightDecay,
+    headInit: config.headInit,
   }));
 }
 
@@ -110,7 +133,8 @@ export async function validateRun(
   for (const d of domains) domainInfo(d);
   for (const d of domains) {
     for (const job of await domainJobs(config, d, bb, runtime)) {
-      await readResumePoint(await setupTraining(domainSpec(job)));
+      if (job.method === "probe") continue;
+      await readResumePoint(await setupTraining(domainSpec({ ...job, method: job.method })));
     }
   }
 }
@@ -120,12 +144,13 @@ export async function writeResults(out: string, results: Results): Promise<void>
   assertFinite(
     results.runs.map((r, i) => [
       `${out}/results.json: runs[${i}] (${r.method}/${r.domain})`,
-      [r.top1, r.paramsPerDomain, r.trainingBytes, r.msPerStep, r.flopsPerStep],
+      [r.top1, r.valTop1 ?? 0, r.paramsPerDomain, r.trainingBytes, r.msPerStep, r.flopsPerStep],
     ]),
     "results not written",
   );
   await writeFileAtomic(`${out}/results.json`, JSON.stringify(results, null, 2) + "\n");
-  await writeFileAtomic(`${out}/results.md`, resultsTable(results) + "\n");
+  const md = `${resultsTable(results)}\n\n${validationTable(results)}`.trimEnd();
+  await writeFileAtomic(`${out}/results.md`, md + "\n");
   await writeFileAtomic(`${out}/results.svg`, resultsPlot(results) + "\n");
 }
 
@@ -146,13 +171,15 @@ export async function runTraining(
   const runs: RunResult[] = [];
   for (const domain of domains) {
     for (const job of await domainJobs(config, domain, bb, runtime)) {
-      const r = await trainDomain(job);
+      const r = job.method === "probe"
+        ? await trainProbe(job, log)
+        : await trainDomain({ ...job, method: job.method });
       const { params: _, shapes: __, checkpoint, ...result } = r;
       runs.push(result);
       log(
-        `${job.method}/${domain}: top-1 ${
-          (100 * r.top1).toFixed(1)
-        }%, ${r.paramsPerDomain} params, ${(r.trainingBytes / 1e6).toFixed(1)} MB, ${
+        `${job.method}/${domain}: top-1 ${(100 * r.top1).toFixed(1)}% (validation ${
+          r.valTop1 === undefined ? "–" : (100 * r.valTop1).toFixed(1)
+        }%), ${r.paramsPerDomain} params, ${(r.trainingBytes / 1e6).toFixed(1)} MB, ${
           r.msPerStep.toFixed(0)
         } ms/step, ${
           (r.flopsPerStep / 1e9).toFixed(2)
@@ -162,6 +189,10 @@ export async function runTraining(
   }
   const results: Results = { backbone: bb.hash, runs };
   await writeResults(config.out, results);
-  log(`\n${resultsTable(results)}\n\nwritten: ${config.out}/results.{json,md,svg}`);
+  log(
+    `\n${resultsTable(results)}\n\n${
+      validationTable(results)
+    }\n\nwritten: ${config.out}/results.{json,md,svg}`,
+  );
   return results;
 }

@@ -64,6 +64,7 @@ import {
 import { formatProgress, writeProgress } from "./progress.ts";
 import { asJson, checkResumable } from "./resume.ts";
 import type { RunResult } from "./results.ts";
+import { fitProbeHead, headFeaturesGraph } from "./probe.ts";
 
 /** What a model builder is given besides the adaptor. */
 export interface ModelSetting {
@@ -84,6 +85,8 @@ export interface TrainData {
   readonly train: Dataset;
   /** Held-out test set. */
   readonly test: Dataset;
+  /** Validation set held out of the training data, for model selection (default none). */
+  readonly validation?: Dataset;
 }
 
 /** What {@linkcode train} trains, on what, and how. */
@@ -136,7 +139,16 @@ export interface TrainSpec {
   readonly augment?: Augment;
   /** Receives progress lines (default: the terminal's progress bar). */
   readonly progress?: (line: string, final: boolean) => void;
+  /**
+   * How the new head (`fc.*`) starts: `normal` (its own initialisation),
+   * `zeros`, or `probe`: the linear probe fitted on the initial network's
+   * pooled features (linear-probe-then-adapt). Default `normal`.
+   */
+  readonly headInit?: HeadInit;
 }
+
+/** How the new head starts (see {@linkcode TrainSpec.headInit}). */
+export type HeadInit = "normal" | "zeros" | "probe";
 
 /** Everything a run's steps share, fixed before the first step. */
 export interface TrainSetup {
@@ -302,6 +314,7 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
     da3: spec.da3 ?? {},
     config: spec.config ?? {},
     augment: augment ?? null,
+    headInit: spec.headInit ?? "normal",
     examples: train.labels.length,
     data: await digest(train.images, train.labels),
     trainable: trainable.map((n) => `${n}[${shapes.get(n)}]`),
@@ -412,6 +425,7 @@ export async function initialState(setup: TrainSetup, from?: Checkpoint): Promis
   if (graphs.gated.length > 0) {
     await fitGateBounds(setup.runtime, graphs.gated, fittingImages(setup), params);
   }
+  if (!from) await initHead(setup, params);
   if (!from) {
     return { params, optimizer: initOptimizer(setup.optimizer), epoch: 0, msTotal: 0, msSteps: 0 };
   }
@@ -427,6 +441,26 @@ export async function initialState(setup: TrainSetup, from?: Checkpoint): Promis
     msTotal: from.state.get("ms")?.[0] ?? 0,
     msSteps: from.state.get("msSteps")?.[0] ?? 0,
   };
+}
+
+/** Sets the head's starting point (`spec.headInit`) in `params`. */
+async function initHead(setup: TrainSetup, params: ParamStore): Promise<void> {
+  const { spec } = setup;
+  if (spec.headInit === "zeros") {
+    for (const k of ["fc.weight", "fc.bias"]) {
+      if (params.has(k)) params.set(k, new Float32Array(params.get(k)!.length));
+    }
+  } else if (spec.headInit === "probe") {
+    const fitted = await fitProbeHead({
+      runtime: setup.runtime,
+      features: headFeaturesGraph(setup.graphs.eval.outputs[0]),
+      params,
+      train: spec.data.train,
+      stats: setup.stats,
+      seed: spec.seed ?? 0,
+    });
+    for (const [k, v] of fitted.params) params.set(k, v);
+  }
 }
 
 /** Number of the first `n` rows of `[rows, k]` logits whose arg-max equals the label. */
@@ -593,14 +627,25 @@ export async function evaluate(
   return correct / ds.labels.length;
 }
 
+/** What {@linkcode evaluateTraining} measured, and on which parameters. */
+export interface Evaluation {
+  /** Test top-1. */
+  readonly top1: number;
+  /** Validation top-1, when the data has a validation split. */
+  readonly valTop1?: number;
+  /** The parameters evaluated. */
+  readonly params: ParamStore;
+}
+
 /**
- * Re-estimates batch-statistics BN running stats, then the test top-1;
- * returns it with the parameters evaluated (the state's are not mutated).
+ * Re-estimates batch-statistics BN running stats, then the test top-1 (and
+ * the validation top-1 when there is a validation split); returns them with
+ * the parameters evaluated (the state's are not mutated).
  */
 export async function evaluateTraining(
   setup: TrainSetup,
   state: TrainState,
-): Promise<{ readonly top1: number; readonly params: ParamStore }> {
+): Promise<Evaluation> {
   const params = new Map(state.params);
   await recalibrate(setup, setup.graphs.probe, params);
   const { spec } = setup;
@@ -612,14 +657,24 @@ export async function evaluateTraining(
     setup.stats,
     spec.batch,
   );
-  return { top1, params };
+  const { validation } = spec.data;
+  if (!validation || validation.labels.length === 0) return { top1, params };
+  const valTop1 = await evaluate(
+    setup.runtime,
+    setup.graphs.eval,
+    params,
+    validation,
+    setup.stats,
+    spec.batch,
+  );
+  return { top1, valTop1, params };
 }
 
 /** The domain's own parameters (and re-estimated BN statistics); writes the final checkpoint when the run has `out`. */
 export async function saveFinal(
   setup: TrainSetup,
   state: TrainState,
-  evaluated: { readonly top1: number; readonly params: ParamStore },
+  evaluated: Evaluation,
 ): Promise<TrainOutcome> {
   const { graphs, spec } = setup;
   const domainStats = spec.bnStats === "domain" ? graphs.domainProbe.norms : [];
@@ -628,17 +683,19 @@ export async function saveFinal(
     ...domainStats.flatMap((bn) => [sourceName(bn.inputs[3]), sourceName(bn.inputs[4])]),
   ]);
   const shapes = new Map([...own.keys()].map((n) => [n, setup.shapes.get(n)!]));
-  const { top1 } = evaluated;
+  const { top1, valTop1 } = evaluated;
+  const figures = { top1, ...(valTop1 !== undefined ? { valTop1 } : {}) };
   if (setup.paths) {
     await saveCheckpoint(setup.paths.final, {
       ...checkpointMeta(setup, spec.epochs),
-      top1,
+      ...figures,
+      run: setup.run,
     }, shaped(own, shapes));
   }
   return {
     method: setup.method.name,
     domain: spec.data.domain,
-    top1,
+    ...figures,
     paramsPerDomain: [...own.values()].reduce((s, v) => s + v.length, 0),
     trainingBytes: setup.trainingBytes,
     msPerStep: state.msSteps > 0 ? state.msTotal / state.msSteps : 0,
