@@ -4,7 +4,7 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
+import { writeFileAtomic } from "./atomic.ts";
 import {
   checkShape,
   DEFAULT_SAFETENSORS_LIMITS,
@@ -108,22 +108,7 @@ export async function writeSafetensorsFileAtomic(
   tensors: SafetensorsInput,
   metadata: Readonly<Record<string, string>> = {},
 ): Promise<void> {
-  const bytes = encodeSafetensors(tensors, metadata);
-  const tmp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID()}.tmp`);
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o666 });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }
 
 function checkWritable(name: string, t: SafetensorsTensor): void {
