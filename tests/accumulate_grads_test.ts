@@ -13,9 +13,7 @@ import {
   conv2d,
   conv2dGradInput,
   type ConvAttrs,
-  type Graph,
   input,
-  inputs,
   mean,
   mul,
   param,
@@ -23,24 +21,12 @@ import {
   ShapeError,
 } from "../lib/graph/mod.ts";
 import { CPU_TARGET, planGraph } from "../lib/plan/mod.ts";
-import type { Feeds, TensorData } from "../lib/runtime/data.ts";
-import { initParams, rng } from "../lib/runtime/params.ts";
+import type { TensorData } from "../lib/runtime/data.ts";
 import { executeCpu } from "../lib/runtime/cpu/execute.ts";
 import { createCpuRuntime } from "../lib/runtime/cpu/runtime.ts";
 import { type MethodName, METHODS } from "../lib/adapt/mod.ts";
 import { classificationLoss, resnet20, resnet50 } from "../lib/models/mod.ts";
-
-function feedsFor(g: Graph, seed: number): Feeds {
-  const next = rng(seed);
-  const data: Record<string, TensorData> = {};
-  for (const x of inputs(g)) {
-    const n = x.shape.reduce((a, b) => a * b, 1);
-    data[String(x.attrs.name)] = x.dtype === "i32"
-      ? Int32Array.from({ length: n }, () => Math.floor(next() * 3))
-      : Float32Array.from({ length: n }, () => 2 * next() - 1);
-  }
-  return { inputs: data, params: initParams(g, seed) };
-}
+import { randomFeeds } from "./plan_dags.ts";
 
 function assertIdentical(a: readonly TensorData[], b: readonly TensorData[], what: string): void {
   assert.equal(a.length, b.length, what);
@@ -60,7 +46,7 @@ const withBase = (g: GradResult) =>
  * interpreter, and that `lean`'s plan on the poisoning CPU runtime does too.
  */
 async function sameGradients(lean: GradResult, plain: GradResult, seed: number, what: string) {
-  const feeds = feedsFor(plain.graph, seed);
+  const feeds = randomFeeds(plain.graph, seed);
   const expected = executeCpu(plain.graph, feeds);
   assertIdentical(executeCpu(lean.graph, feeds), expected, `${what}: interpreter`);
   const plan = planGraph(lean, CPU_TARGET);

@@ -14,29 +14,15 @@ import {
   type Graph,
   graph,
   input,
-  inputs,
   reshape,
   type Tensor,
 } from "../lib/graph/mod.ts";
 import { CPU_TARGET, planGraph } from "../lib/plan/mod.ts";
 import type { Feeds, TensorData } from "../lib/runtime/data.ts";
-import { initParams, rng } from "../lib/runtime/params.ts";
 import { executeCpu } from "../lib/runtime/cpu/execute.ts";
 import { METHODS } from "../lib/adapt/mod.ts";
 import { classificationLoss, resnet20 } from "../lib/models/mod.ts";
-import { recipe, trainingGraph } from "./plan_dags.ts";
-
-function feedsFor(g: Graph, seed: number): Feeds {
-  const next = rng(seed);
-  const data: Record<string, TensorData> = {};
-  for (const x of inputs(g)) {
-    const n = x.shape.reduce((a, b) => a * b, 1);
-    data[String(x.attrs.name)] = x.dtype === "i32"
-      ? Int32Array.from({ length: n }, () => Math.floor(next() * 3))
-      : Float32Array.from({ length: n }, () => 2 * next() - 1);
-  }
-  return { inputs: data, params: initParams(g, seed) };
-}
+import { randomFeeds, recipe, trainingGraph } from "./plan_dags.ts";
 
 /** The gradients of `g` by parameter name, from the CPU interpreter. */
 function gradients(g: GradResult, feeds: Feeds): Map<string, TensorData> {
@@ -100,7 +86,7 @@ Deno.test("random graphs: fused gradients are bit-identical to the unfused ones"
       const lean = trainingGraph(r, { accumulateConvGrads: false });
       assert.equal(fusableAdds(lean.graph).length, 0);
       if (fusableAdds(plain.graph).length > 0) fused++;
-      const feeds = feedsFor(plain.graph, seed);
+      const feeds = randomFeeds(plain.graph, seed);
       assertIdentical(gradients(lean, feeds), gradients(plain, feeds));
       assert.deepEqual(executeCpu(lean.graph, feeds)[0], executeCpu(plain.graph, feeds)[0]);
     }),
@@ -121,7 +107,7 @@ Deno.test("ResNet-20 DA³: fused gradients are bit-identical, the forward pass i
   assert.equal(fusableAdds(lean.graph).length, 0);
   assert.equal(lean.loss, loss);
   assert.deepEqual(lean.saved.map((s) => s.tensor), plain.saved.map((s) => s.tensor));
-  const feeds = feedsFor(plain.graph, 3);
+  const feeds = randomFeeds(plain.graph, 3);
   assertIdentical(gradients(lean, feeds), gradients(plain, feeds));
 });
 

@@ -10,6 +10,7 @@ import {
   type Graph,
   graph,
   input,
+  inputs,
   mean,
   mul,
   numel,
@@ -21,6 +22,8 @@ import {
   type Tensor,
 } from "../lib/graph/mod.ts";
 import { grad, type GradOptions, type GradResult } from "../lib/autodiff/mod.ts";
+import type { Feeds, TensorData } from "../lib/runtime/data.ts";
+import { initParams, rng } from "../lib/runtime/params.ts";
 
 /** One step of a recipe: an op code and two operand picks. */
 export interface Step {
@@ -113,4 +116,17 @@ export function trainingGraph(r: Recipe, options: GradOptions = {}): GradResult 
   let loss = mean(last);
   for (const k of r.keep) loss = add(loss, mean(values[k % values.length]));
   return grad(loss, options);
+}
+
+/** Seeded feeds for `g`: inputs uniform in [-1, 1) (labels in 0..2) and seeded parameters. */
+export function randomFeeds(g: Graph, seed: number): Feeds {
+  const next = rng(seed);
+  const data: Record<string, TensorData> = {};
+  for (const x of inputs(g)) {
+    const n = x.shape.reduce((a, b) => a * b, 1);
+    data[String(x.attrs.name)] = x.dtype === "i32"
+      ? Int32Array.from({ length: n }, () => Math.floor(next() * 3))
+      : Float32Array.from({ length: n }, () => 2 * next() - 1);
+  }
+  return { inputs: data, params: initParams(g, seed) };
 }

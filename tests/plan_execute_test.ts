@@ -6,17 +6,15 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { inputs } from "../lib/graph/mod.ts";
 import { CPU_TARGET, type Plan, planGraph } from "../lib/plan/mod.ts";
 import { type Feeds, PlanError, type TensorData } from "../lib/runtime/data.ts";
-import { initParams, rng } from "../lib/runtime/params.ts";
 import { executeCpu } from "../lib/runtime/cpu/execute.ts";
 import { executePlanCpu, prepareCpuPlan } from "../lib/runtime/cpu/execute_plan.ts";
 import { cpuRuntime, createCpuRuntime } from "../lib/runtime/cpu/runtime.ts";
 import { grad, type GradResult } from "../lib/autodiff/mod.ts";
 import { type MethodName, METHODS } from "../lib/adapt/mod.ts";
 import { classificationLoss, resnet20 } from "../lib/models/mod.ts";
-import { inferenceGraph, recipe, trainingGraph } from "./plan_dags.ts";
+import { inferenceGraph, randomFeeds, recipe, trainingGraph } from "./plan_dags.ts";
 import type { Graph } from "../lib/graph/mod.ts";
 
 /** A ResNet-20 training graph on 8×8 input, batch 2, 3 classes, under one method. */
@@ -24,18 +22,6 @@ const cifar8 = (method: MethodName) =>
   grad(classificationLoss(
     resnet20({ adaptor: METHODS[method]().adaptor, batch: 2, size: 8, classes: 3 }),
   ));
-
-function feedsFor(g: Graph, seed: number): Feeds {
-  const next = rng(seed);
-  const data: Record<string, TensorData> = {};
-  for (const x of inputs(g)) {
-    const n = x.shape.reduce((a, b) => a * b, 1);
-    data[String(x.attrs.name)] = x.dtype === "i32"
-      ? Int32Array.from({ length: n }, () => Math.floor(next() * 3))
-      : Float32Array.from({ length: n }, () => 2 * next() - 1);
-  }
-  return { inputs: data, params: initParams(g, seed) };
-}
 
 /** True when every element is the same bit pattern (NaN equal to NaN). */
 function identical(a: readonly TensorData[], b: readonly TensorData[]): boolean {
@@ -63,7 +49,7 @@ Deno.test("random graphs: a plan on the CPU runtime gives the interpreter's outp
       async (r, seed, alignment, training) => {
         const source = training ? trainingGraph(r) : inferenceGraph(r);
         const g = training ? (source as GradResult).graph : source as Graph;
-        const feeds = feedsFor(g, seed);
+        const feeds = randomFeeds(g, seed);
         const plan = planGraph(source, { ...CPU_TARGET, alignment });
         await runsLikeInterpreter(plan, feeds, executeCpu(g, feeds));
       },
@@ -75,7 +61,7 @@ Deno.test("random graphs: a plan on the CPU runtime gives the interpreter's outp
 for (const method of Object.keys(METHODS) as MethodName[]) {
   Deno.test(`ResNet-20 (${method}): its plan on the CPU runtime gives the interpreter's outputs`, async () => {
     const g = cifar8(method);
-    const feeds = feedsFor(g.graph, 7);
+    const feeds = randomFeeds(g.graph, 7);
     const plan = planGraph(g, cpuRuntime.target);
     assert.ok(
       plan.values.some((v) => v.inPlaceOf !== undefined),
@@ -95,7 +81,7 @@ function freedEarly(plan: Plan, victim: number): Plan {
 
 Deno.test("the poison guard catches a read of a freed slot", () => {
   const g = cifar8("finetune");
-  const feeds = feedsFor(g.graph, 3);
+  const feeds = randomFeeds(g.graph, 3);
   const plan = planGraph(g);
   const expected = executeCpu(g.graph, feeds);
   const victim = plan.values.find((v) => v.saved && v.category === "saved" && v.dtype === "f32")!;
@@ -106,7 +92,7 @@ Deno.test("the poison guard catches a read of a freed slot", () => {
 
 Deno.test("the CPU runtime holds every arena value in one ArrayBuffer of exactly arenaBytes", async () => {
   const g = cifar8("da3");
-  const feeds = feedsFor(g.graph, 5);
+  const feeds = randomFeeds(g.graph, 5);
   const plan = planGraph(g, cpuRuntime.target);
   const { arena, views } = cpuRuntime.prepared(plan);
   assert.equal(arena.byteLength, plan.arenaBytes);

@@ -7,15 +7,14 @@
 import assert from "node:assert/strict";
 import { type MethodName, METHODS } from "../lib/adapt/mod.ts";
 import { grad } from "../lib/autodiff/mod.ts";
-import { add, graph, input, inputs, mean, scale, sigmoid } from "../lib/graph/mod.ts";
-import type { Graph } from "../lib/graph/mod.ts";
+import { add, graph, input, mean, scale, sigmoid } from "../lib/graph/mod.ts";
 import { classificationLoss, resnet20 } from "../lib/models/mod.ts";
 import { CPU_TARGET, type Plan, planGraph } from "../lib/plan/mod.ts";
 import { executeCpu } from "../lib/runtime/cpu/execute.ts";
-import { type Feeds, PlanError, type TensorData } from "../lib/runtime/data.ts";
-import { initParams, rng } from "../lib/runtime/params.ts";
+import { PlanError, type TensorData } from "../lib/runtime/data.ts";
 import { requestDevice } from "../lib/runtime/webgpu/device.ts";
 import { createWebGpuRuntime } from "../lib/runtime/webgpu/runtime.ts";
+import { randomFeeds } from "./plan_dags.ts";
 
 /** A buffer the runtime asked the device for. */
 interface Created {
@@ -38,18 +37,6 @@ function recording(device: GPUDevice, log: Created[]): GPUDevice {
       return typeof v === "function" ? v.bind(target) : v;
     },
   });
-}
-
-function feedsFor(g: Graph, seed: number): Feeds {
-  const next = rng(seed);
-  const data: Record<string, TensorData> = {};
-  for (const x of inputs(g)) {
-    const n = x.shape.reduce((a, b) => a * b, 1);
-    data[String(x.attrs.name)] = x.dtype === "i32"
-      ? Int32Array.from({ length: n }, () => Math.floor(next() * 3))
-      : Float32Array.from({ length: n }, () => 2 * next() - 1);
-  }
-  return { inputs: data, params: initParams(g, seed) };
 }
 
 function close(a: TensorData, b: TensorData, what: string): void {
@@ -85,7 +72,7 @@ for (const method of ["finetune", "da3", "lastlayer"] as MethodName[]) {
         resnet20({ adaptor: METHODS[method]().adaptor, batch: 2, size: 8, classes: 3 }),
       ));
       const plan: Plan = planGraph(g, rt.target);
-      const feeds = feedsFor(g.graph, 3);
+      const feeds = randomFeeds(g.graph, 3);
       const gpu = await rt.execute(plan, feeds);
       const values = valueBuffers(log);
       const arenas = values.filter((b) => b.label === "da3 arena");
@@ -125,7 +112,7 @@ gpuTest("an input whose bytes an earlier step uses is copied in at its own step"
     yv.offset! < u.offset + u.bytes
   );
   assert.ok(reused, "y's bytes are used before y's step in this plan");
-  const feeds = feedsFor(g, 9);
+  const feeds = randomFeeds(g, 9);
   const [gpu] = await rt.execute(plan, feeds);
   assert.deepEqual(log.filter((b) => b.label === "da3 upload").map((b) => b.size), [yv.bytes]);
   close(gpu, executeCpu(g, feeds)[0], "add(y, …)");
@@ -137,7 +124,7 @@ gpuTest("a plan made for another target is a PlanError naming the fix", async ()
   const g = grad(classificationLoss(
     resnet20({ adaptor: METHODS.lastlayer().adaptor, batch: 2, size: 8, classes: 3 }),
   ));
-  const feeds = feedsFor(g.graph, 1);
+  const feeds = randomFeeds(g.graph, 1);
   await assert.rejects(
     rt.execute(planGraph(g, CPU_TARGET), feeds),
     (e: unknown) => e instanceof PlanError && /runtime\.target/.test(e.message),
