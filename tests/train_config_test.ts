@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { parseTrainConfig } from "../lib/train/config.ts";
 import { UsageError } from "../lib/cli/flags.ts";
 import { trainConfigFromArgs } from "../lib/train/args.ts";
-import { type Results, resultsPlot, resultsTable } from "../lib/train/results.ts";
+import { type Results, resultsPlot, resultsTable, standardError } from "../lib/train/results.ts";
 import { formatProgress } from "../lib/train/progress.ts";
 
 Deno.test("flags parse with or without a literal -- and fill defaults", async () => {
@@ -160,10 +160,16 @@ Deno.test("results render as a Markdown table with per-method means", () => {
   assert.equal(t.length, 4);
   assert.ok(t[0].includes("| a | b |"));
   assert.ok(
-    t[2].startsWith("| finetune | 90.0 | 70.0 | 80.0 | 272,474 | 80.0 | 210 | 3.30 |"),
+    t[2].startsWith("| finetune | 90.0 | 70.0 | 80.0 ± 10.0 | 272,474 | 80.0 | 210 | 3.30 |"),
     t[2],
   );
-  assert.ok(t[3].startsWith("| da3 | 85.0 | 75.0 | 80.0 | 5,000 | 8.0 | 100 | 2.10 |"), t[3]);
+  assert.ok(t[3].startsWith("| da3 | 85.0 | 75.0 | 80.0 ± 5.0 | 5,000 | 8.0 | 100 | 2.10 |"), t[3]);
+});
+
+Deno.test("the standard error of a mean is the sample deviation over √n", () => {
+  assert.equal(standardError([0.5]), 0);
+  assert.ok(Math.abs(standardError([0.9, 0.7]) - 0.1) < 1e-12);
+  assert.ok(Math.abs(standardError([1, 2, 3, 4]) - Math.sqrt(5 / 12)) < 1e-12);
 });
 
 Deno.test("the plot has one labelled point per method", () => {

@@ -38,6 +38,8 @@ export interface MethodSummary {
   readonly method: string;
   /** Mean top-1 over the method's domains. */
   readonly meanTop1: number;
+  /** Standard error of that mean over domains (sample standard deviation / √domains; 0 for one domain). */
+  readonly meanTop1StdErr: number;
   /** Top-1 by domain. */
   readonly top1: Readonly<Record<string, number>>;
   /** Parameters per domain (max over domains). */
@@ -50,6 +52,15 @@ export interface MethodSummary {
   readonly flopsPerStep: number;
 }
 
+/** The standard error of the mean of `xs`: sample standard deviation / √n (0 when n < 2). */
+export function standardError(xs: readonly number[]): number {
+  const n = xs.length;
+  if (n < 2) return 0;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const variance = xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1);
+  return Math.sqrt(variance / n);
+}
+
 /** Groups runs by method, in first-seen order. */
 export function summarize(runs: readonly RunResult[]): MethodSummary[] {
   const methods = [...new Set(runs.map((r) => r.method))];
@@ -59,6 +70,7 @@ export function summarize(runs: readonly RunResult[]): MethodSummary[] {
     return {
       method,
       meanTop1: avg((r) => r.top1),
+      meanTop1StdErr: standardError(rs.map((r) => r.top1)),
       top1: Object.fromEntries(rs.map((r) => [r.domain, r.top1])),
       paramsPerDomain: Math.max(...rs.map((r) => r.paramsPerDomain)),
       trainingBytes: Math.max(...rs.map((r) => r.trainingBytes)),
@@ -75,16 +87,16 @@ const mb = (b: number) => (b / 1e6).toFixed(1);
 export function resultsTable(results: Results): string {
   const domains = [...new Set(results.runs.map((r) => r.domain))];
   const rows = summarize(results.runs).map((s) =>
-    `| ${s.method} | ${domains.map((d) => (d in s.top1 ? pct(s.top1[d]) : "–")).join(" | ")} | ${
+    `| ${s.method} | ${domains.map((d) => (d in s.top1 ? pct(s.top1[d]) : "–")).join(" | ")} | ${`${
       pct(s.meanTop1)
-    } | ${s.paramsPerDomain.toLocaleString("en-US")} | ${mb(s.trainingBytes)} | ${
-      s.msPerStep.toFixed(0)
-    } | ${(s.flopsPerStep / 1e9).toFixed(2)} |`
+    } ± ${pct(s.meanTop1StdErr)}`} | ${s.paramsPerDomain.toLocaleString("en-US")} | ${
+      mb(s.trainingBytes)
+    } | ${s.msPerStep.toFixed(0)} | ${(s.flopsPerStep / 1e9).toFixed(2)} |`
   );
   return [
     `| method | ${
       domains.join(" | ")
-    } | mean top-1 | params/domain | training MB (fp32) | ms/step | GFLOP/step |`,
+    } | mean top-1 ± s.e. | params/domain | training MB (fp32) | ms/step | GFLOP/step |`,
     `|---|${domains.map(() => "---:").join("|")}|---:|---:|---:|---:|---:|`,
     ...rows,
   ].join("\n");
@@ -102,13 +114,14 @@ export function validationTable(results: Results): string {
   const methods = [...new Set(runs.map((r) => r.method))];
   const rows = methods.map((m) => {
     const val = new Map(runs.filter((r) => r.method === m).map((r) => [r.domain, r.valTop1!]));
-    const mean = [...val.values()].reduce((a, b) => a + b, 0) / val.size;
+    const vs = [...val.values()];
+    const mean = vs.reduce((a, b) => a + b, 0) / vs.length;
     return `| ${m} | ${domains.map((d) => (val.has(d) ? pct(val.get(d)!) : "–")).join(" | ")} | ${
       pct(mean)
-    } |`;
+    } ± ${pct(standardError(vs))} |`;
   });
   return [
-    `| method (validation) | ${domains.join(" | ")} | mean val top-1 |`,
+    `| method (validation) | ${domains.join(" | ")} | mean val top-1 ± s.e. |`,
     `|---|${domains.map(() => "---:").join("|")}|---:|`,
     ...rows,
   ].join("\n");
