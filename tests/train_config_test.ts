@@ -5,6 +5,8 @@ import { UsageError } from "../lib/cli/flags.ts";
 import { trainConfigFromArgs } from "../lib/train/args.ts";
 import { type Results, resultsPlot, resultsTable, standardError } from "../lib/train/results.ts";
 import { formatProgress } from "../lib/train/progress.ts";
+import { testSubset } from "../lib/train/run.ts";
+import type { Dataset } from "../lib/data/mod.ts";
 
 Deno.test("flags parse with or without a literal -- and fill defaults", async () => {
   const a = await trainConfigFromArgs(["--", "--method", "da3,finetune", "--epochs", "3"]);
@@ -51,6 +53,7 @@ const bad: [string[], string[]][] = [
   [["--head-init", "random"], ["--head-init", "normal", "zeros", "probe"]],
   [["--weight-decay", "-1"], ["--weight-decay must be ≥ 0"]],
   [["--method", "probe", "--head-init", "probe"], ["--head-init", "--method probe"]],
+  [["--test-limit", "0"], ["--test-limit must be ≥ 1"]],
 ];
 
 for (const [flags, names] of bad) {
@@ -193,4 +196,34 @@ Deno.test("progress shows step, loss, accuracy, rate, ETA and arena MB", () => {
     line,
     "da3/a [#####-----] 5/10 loss 0.500 acc 80.0% 2.0 steps/s ETA 3s arena 1.5 MB",
   );
+});
+
+Deno.test("--head-init probe with the probe among other methods sets the others' heads", async () => {
+  const c = await trainConfigFromArgs(["--method", "probe,da3", "--head-init", "probe"]);
+  assert.ok(c !== "help");
+  assert.deepEqual(c.method, ["probe", "da3"]);
+  assert.equal(c.headInit, "probe");
+});
+
+Deno.test("--test-limit keeps a class-balanced test subsample, the same for every run", () => {
+  const labels = Uint8Array.from({ length: 100 }, (_, i) => i % 4);
+  const test: Dataset = {
+    name: "t",
+    classes: ["a", "b", "c", "d"],
+    images: Uint8Array.from({ length: 100 * 3 }, (_, i) => i % 251),
+    labels,
+    shape: [3, 1, 1],
+    source: "synthetic",
+  };
+  const a = testSubset(test, 40), b = testSubset(test, 40);
+  assert.equal(a.labels.length, 40);
+  assert.deepEqual([0, 1, 2, 3].map((k) => a.labels.filter((l) => l === k).length), [
+    10,
+    10,
+    10,
+    10,
+  ]);
+  assert.deepEqual(a.images, b.images);
+  assert.equal(testSubset(test, undefined), test);
+  assert.equal(testSubset(test, 1000), test);
 });

@@ -24,6 +24,7 @@ const FLAGS = {
   seed: { type: "string", field: ["seed"] },
   resume: { type: "boolean", field: ["resume"] },
   limit: { type: "string", field: ["limit"] },
+  "test-limit": { type: "string", field: ["testLimit"] },
   validation: { type: "string", field: ["validation"] },
   "validation-seed": { type: "string", field: ["validationSeed"] },
   "head-init": { type: "string", field: ["headInit"] },
@@ -81,6 +82,7 @@ export function flagsToRaw(
     seed: num(values.seed),
     resume: on("resume"),
     limit: num(values.limit),
+    testLimit: num(values["test-limit"]),
     validation: num(values.validation),
     validationSeed: num(values["validation-seed"]),
     headInit: values["head-init"],
@@ -194,7 +196,7 @@ export function usage(task = "train"): string {
 export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}|all[,..]]
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
   [--backend auto|webgpu|cpu] [--budget-mb MB] [--out DIR] [--seed N] [--resume]
-  [--limit N (training examples per domain)] [--data embedded|cache] [--bn-stats source|domain]
+  [--limit N (training examples per domain)] [--test-limit N] [--data embedded|cache] [--bn-stats source|domain]
   [--validation f|N (held out of training for model selection; default 0.2)] [--validation-seed N]
   [--head-init normal|zeros|probe] [--weight-decay λ]
   [--gate-sparsity λ (DA³: train adaptors that close gates)]

@@ -31,6 +31,7 @@ export const TrainConfigSchema = z.object({
   seed: z.number().int().min(0).default(0),
   resume: z.boolean().default(false),
   limit: z.number().int().min(1).optional(),
+  testLimit: z.number().int().min(1).optional(),
   validation: z.number().min(0).refine((v) => v < 1 || Number.isInteger(v), {
     message: "a fraction in [0, 1) or a whole count ≥ 1 of training examples",
   }).default(0.2),
@@ -42,9 +43,10 @@ export const TrainConfigSchema = z.object({
   gateSparsity: z.number().min(0).max(100).default(0),
   frozenWeights: z.enum(PARAM_STORAGES).default("f32"),
   da3: Da3OptionsSchema.default({}),
-}).strict().refine((c) => c.headInit === "normal" || !c.method.includes("probe"), {
+}).strict().refine((c) => c.headInit === "normal" || c.method.some((m) => m !== "probe"), {
   path: ["headInit"],
-  message: "does not apply to --method probe (its head is the fit)",
+  message: "does not apply to --method probe alone (its head is the fit; with other methods " +
+    "it sets theirs)",
 }).refine((c) => c.gateSparsity === 0 || c.method.every((m) => m === "da3"), {
   path: ["gateSparsity"],
   message: "applies to --method da3 only",

@@ -80,6 +80,22 @@ export function fitAndValidation(
   return { fit: subset(rest, picked), validation };
 }
 
+/** Seed of the test subsample `--test-limit` takes: fixed, so every method and seed sees the same one. */
+export const TEST_SUBSAMPLE_SEED = 0;
+
+/**
+ * The test set a run reports on: all of `test`, or with `limit` at most that
+ * many examples, balanced over classes, drawn with {@linkcode TEST_SUBSAMPLE_SEED}.
+ */
+export function testSubset(test: Dataset, limit: number | undefined): Dataset {
+  if (limit === undefined || limit >= test.labels.length) return test;
+  const perClass = Math.floor(limit / test.classes.length);
+  return subset(
+    test,
+    balancedIndices(test.labels, test.classes.length, Math.max(perClass, 1), TEST_SUBSAMPLE_SEED),
+  );
+}
+
 /** A job of a run: a built-in method's, or the linear probe's. */
 export type RunJob = Omit<DomainJob, "method"> & { readonly method: TrainMethod };
 
@@ -98,7 +114,7 @@ async function domainJobs(
     domain,
     train,
     validation,
-    test: split.test,
+    test: testSubset(split.test, config.testLimit),
     backbone: bb.params,
     backboneHash: bb.hash,
     runtime,
