@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   adamUpdate,
+  graph,
   input,
   isUpdate,
   OPTIMIZER_STEP_INPUT,
@@ -181,8 +182,50 @@ Deno.test("the update ops refuse operands that do not fit (ShapeError naming the
   );
 });
 
-Deno.test("optimizerStepValues holds t and Adam's bias corrections", () => {
+Deno.test("optimizerStepValues holds t, Adam's bias corrections and the learning-rate factor", () => {
   const rule: UpdateRule = { kind: "adam", beta1: 0.5, beta2: 0.75 };
-  assert.deepEqual([...optimizerStepValues(rule, 2)], [2, 0.75, 1 - 0.5625]);
-  assert.deepEqual([...optimizerStepValues({ kind: "sgd" }, 3)], [3, 0, 0]);
+  assert.deepEqual([...optimizerStepValues(rule, 2)], [2, 0.75, 1 - 0.5625, 1]);
+  assert.deepEqual([...optimizerStepValues({ kind: "sgd" }, 3, 0.25)], [3, 0, 0, 0.25]);
+});
+
+Deno.test("an update op with learning-rate factor f equals the host update with rate lr·f, bit for bit", () => {
+  const f32s = (n: number) =>
+    fc.array(fc.float({ min: -4, max: 4, noNaN: true }), { minLength: n, maxLength: n })
+      .map((a) => Float32Array.from(a));
+  const rules: readonly UpdateRule[] = [
+    { kind: "sgd", momentum: 0.9, weightDecay: 1e-3 },
+    { kind: "adam", weightDecay: 1e-2 },
+  ];
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...rules),
+      fc.float({ min: Math.fround(1e-6), max: 1, noNaN: true }),
+      fc.integer({ min: 1, max: 3 }),
+      f32s(6),
+      f32s(6),
+      (rule, f, steps, w0, g) => {
+        const w = param("w", [6]);
+        const d = input("d", [6]);
+        const step = optimizerStepInput();
+        const u = rule.kind === "sgd"
+          ? sgdUpdate(w, d, optimizerState(w, 0), step, rule, 0.05)
+          : adamUpdate(w, d, optimizerState(w, 0), optimizerState(w, 1), step, rule, 0.05);
+        const params = new Map([["w", w0.slice()], ["w#0", new Float32Array(6)], [
+          "w#1",
+          new Float32Array(6),
+        ]]);
+        let host: ParamStore = new Map([["w", w0]]);
+        let state = initOptimizer(rule);
+        for (let t = 1; t <= steps; t++) {
+          const inputs = { d: g, [OPTIMIZER_STEP_INPUT]: optimizerStepValues(rule, t, f) };
+          executeCpu(graph(u), { inputs, params });
+          ({ params: host, state } = optimizerStep(state, host, new Map([["w", g]]), 0.05 * f));
+        }
+        assertBits(params.get("w")!, host.get("w") as Float32Array, "w");
+        const slots = state.slots.get("w")!;
+        slots.forEach((s, k) => assertBits(params.get(`w#${k}`)!, s, `w#${k}`));
+      },
+    ),
+    { numRuns: 100 },
+  );
 });

@@ -5,7 +5,10 @@
  * back and the host optimizer applied. The WGSL updates compute in f32
  * where the host computes in f64 and rounds what it stores, and WGSL's
  * division and square root may differ by an ulp; the documented tolerance
- * is |device − host| ≤ 1e-6·(1 + |host|) after 20 steps. Frozen parameters
+ * is |device − host| ≤ 1e-6·(1 + |host|) after 20 steps, at a constant
+ * rate and under a warm-up-then-cosine schedule (the factor of each step
+ * fed in the step input, one plan for every step); a factor ½ equals half
+ * the rate bit for bit. Frozen parameters
  * are never written. A training run on WebGPU reads back only the loss and
  * logits per step and the parameters once per epoch. Needs a WebGPU
  * adapter (Mesa llvmpipe in CI).
@@ -24,6 +27,7 @@ import {
   optimizerStateTensors,
   optimizerStep,
 } from "../lib/train/optimizer.ts";
+import { CONSTANT_LR, lrFactor, type LrSchedule } from "../lib/train/schedule.ts";
 import { gradientsOf } from "../lib/train/step.ts";
 import { batchesOf, smallCnn } from "./optimizer_fixture.ts";
 import { job } from "./train_fixture.ts";
@@ -44,51 +48,99 @@ const CONFIGS: readonly OptimizerConfig[] = [
   { kind: "adam", weightDecay: 1e-2 },
 ];
 
+const SCHEDULES: readonly LrSchedule[] = [CONSTANT_LR, { kind: "cosine", warmup: 3 }];
+
 for (const config of CONFIGS) {
-  Deno.test({
-    name: `20 ${config.kind} steps on the WebGPU device agree with the host optimizer`,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn: async () => {
-      const gpu = await createWebGpuRuntime();
-      try {
-        const g = smallCnn(4, 5);
-        const lr = config.kind === "sgd" ? 0.05 : 0.01;
-        const og = withOptimizer(g, config, lr);
-        const hostPlan = planGraph(g, gpu.target);
-        const devicePlan = planGraph(og, gpu.target);
-        let host: ParamStore = initParams(g.graph, 3);
-        let state = initOptimizer(config);
-        const params = initParams(og.graph, 3);
-        const fed = new Map(params);
-        const batches = batchesOf(4, 5, 20, 7);
-        for (const b of batches) {
-          const out = await gpu.execute(hostPlan, { inputs: b, params: host });
-          ({ params: host, state } = optimizerStep(state, host, gradientsOf(g, out), lr));
+  for (const schedule of SCHEDULES) {
+    Deno.test({
+      name:
+        `20 ${config.kind} steps, ${schedule.kind} rate (warm-up ${schedule.warmup}), on the WebGPU device agree with the host optimizer`,
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: async () => {
+        const gpu = await createWebGpuRuntime();
+        try {
+          const g = smallCnn(4, 5);
+          const lr = config.kind === "sgd" ? 0.05 : 0.01;
+          const og = withOptimizer(g, config, lr);
+          const hostPlan = planGraph(g, gpu.target);
+          const devicePlan = planGraph(og, gpu.target);
+          let host: ParamStore = initParams(g.graph, 3);
+          let state = initOptimizer(config);
+          const params = initParams(og.graph, 3);
+          const fed = new Map(params);
+          const batches = batchesOf(4, 5, 20, 7);
+          const factor = (t: number) => lrFactor(schedule, t, batches.length);
+          for (const [t, b] of batches.entries()) {
+            const out = await gpu.execute(hostPlan, { inputs: b, params: host });
+            const grads = gradientsOf(g, out);
+            ({ params: host, state } = optimizerStep(state, host, grads, lr, factor(t)));
+          }
+          // The device run hands other arrays for the same names: they are uploaded once.
+          for (const [t, b] of batches.entries()) {
+            const step = optimizerStepValues(config, t + 1, factor(t));
+            const inputs = { ...b, [OPTIMIZER_STEP_INPUT]: step };
+            const [loss] = await gpu.execute(devicePlan, { inputs, params });
+            assert.ok(Number.isFinite((loss as Float32Array)[0]));
+          }
+          const names = [...params.keys()];
+          const device = await gpu.readParams(names, params);
+          for (const [k, v] of fed) assert.equal(params.get(k), v, `host array of ${k} kept`);
+          for (const [name, w] of host) {
+            assertClose(device.get(name)!, w, name);
+          }
+          for (const [name, s] of optimizerStateTensors(state)) {
+            if (name !== "step") assertClose(device.get(name)!, s, name);
+          }
+          assert.deepEqual(device.get("c1.w"), params.get("c1.w"), "the frozen conv is untouched");
+          assert.notDeepEqual(
+            device.get("fc.w"),
+            params.get("fc.w"),
+            "the head moved on the device",
+          );
+        } finally {
+          gpu.destroy();
         }
-        // The device run hands other arrays for the same names: they are uploaded once.
-        for (const [t, b] of batches.entries()) {
-          const inputs = { ...b, [OPTIMIZER_STEP_INPUT]: optimizerStepValues(config, t + 1) };
-          const [loss] = await gpu.execute(devicePlan, { inputs, params });
-          assert.ok(Number.isFinite((loss as Float32Array)[0]));
-        }
-        const names = [...params.keys()];
-        const device = await gpu.readParams(names, params);
-        for (const [k, v] of fed) assert.equal(params.get(k), v, `host array of ${k} kept`);
-        for (const [name, w] of host) {
-          assertClose(device.get(name)!, w, name);
-        }
-        for (const [name, s] of optimizerStateTensors(state)) {
-          if (name !== "step") assertClose(device.get(name)!, s, name);
-        }
-        assert.deepEqual(device.get("c1.w"), params.get("c1.w"), "the frozen conv is untouched");
-        assert.notDeepEqual(device.get("fc.w"), params.get("fc.w"), "the head moved on the device");
-      } finally {
-        gpu.destroy();
-      }
-    },
-  });
+      },
+    });
+  }
 }
+
+Deno.test({
+  name:
+    "on the WebGPU device, rate lr with factor ½ every step equals rate lr/2 with factor 1, bit for bit",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const gpu = await createWebGpuRuntime();
+    try {
+      for (const config of CONFIGS) {
+        const g = smallCnn(4, 5);
+        const run = async (lr: number, f: number) => {
+          const og = withOptimizer(g, config, lr);
+          const plan = planGraph(og, gpu.target);
+          const params = new Map([...initParams(og.graph, 3)].map(([k, v]) => [k, v.slice()]));
+          for (const [t, b] of batchesOf(4, 5, 5, 7).entries()) {
+            const inputs = { ...b, [OPTIMIZER_STEP_INPUT]: optimizerStepValues(config, t + 1, f) };
+            await gpu.execute(plan, { inputs, params });
+          }
+          return await gpu.readParams([...params.keys()], params);
+        };
+        const halved = await run(0.04, 0.5), baked = await run(0.02, 1), full = await run(0.04, 1);
+        for (const [name, w] of baked) {
+          assert.deepEqual(halved.get(name), w, `${config.kind} ${name}`);
+        }
+        assert.notDeepEqual(
+          full.get("fc.w"),
+          baked.get("fc.w"),
+          `${config.kind}: the factor matters`,
+        );
+      }
+    } finally {
+      gpu.destroy();
+    }
+  },
+});
 
 Deno.test({
   name: "WebGPU training reads back the loss and logits per step and the parameters once per epoch",

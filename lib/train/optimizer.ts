@@ -118,14 +118,18 @@ export type LearningRate = number | ((name: string) => number);
 
 /**
  * One optimizer step: updates exactly the parameters named in `grads` and
- * returns new parameters and state; nothing passed in is mutated.
+ * returns new parameters and state; nothing passed in is mutated. The rate
+ * applied is `learningRate · Math.fround(lrFactor)` (a schedule's factor of
+ * this step, default 1), as the update ops apply it from their f32 step input.
  */
 export function optimizerStep(
   state: OptimizerState,
   params: ParamStore,
   grads: ReadonlyMap<string, Float32Array>,
   learningRate: LearningRate,
+  lrFactor = 1,
 ): StepResult {
+  const factor = Math.fround(lrFactor);
   const t = state.step + 1;
   const next = new Map(params);
   const slots = new Map(state.slots);
@@ -138,7 +142,7 @@ export function optimizerStep(
       );
     }
     const c = state.config;
-    const lr = typeof learningRate === "number" ? learningRate : learningRate(name);
+    const lr = (typeof learningRate === "number" ? learningRate : learningRate(name)) * factor;
     const r = c.kind === "sgd"
       ? sgdUpdate(c, w, g, state.slots.get(name), lr)
       : adamUpdate(c, w, g, state.slots.get(name), lr, t);

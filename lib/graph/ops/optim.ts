@@ -5,7 +5,9 @@
  * own (the planner keeps it out of the arena), and its op overwrites the
  * parameter and state operands, which are persistent values (parameters
  * and optimizer-state parameters, never arena values). The per-step
- * scalars come from one shared input, {@linkcode OPTIMIZER_STEP_INPUT}.
+ * scalars, the learning-rate factor of a schedule included, come from one
+ * shared input, {@linkcode OPTIMIZER_STEP_INPUT}, so one plan serves every
+ * step: step `t` applies `lr · factor` where `lr` is the node's attribute.
  * @module
  */
 import { NOT_IN_PLACE, type OpTable } from "../op.ts";
@@ -39,21 +41,31 @@ export interface AdamRule {
 export type UpdateRule = SgdRule | AdamRule;
 
 /**
- * The name of the input every update reads: f32 `[3]` holding the step
- * number `t` (1 for the first step) and Adam's bias corrections `1 − β₁ᵗ`,
- * `1 − β₂ᵗ` (see {@linkcode optimizerStepValues}).
+ * The name of the input every update reads: f32 `[4]` holding the step
+ * number `t` (1 for the first step), Adam's bias corrections `1 − β₁ᵗ`,
+ * `1 − β₂ᵗ`, and the step's learning-rate factor (see
+ * {@linkcode optimizerStepValues}).
  */
 export const OPTIMIZER_STEP_INPUT = "optimizer.step";
 
 /** The shared step input of the update ops. */
 export function optimizerStepInput(): Tensor {
-  return node("input", [], [3], { name: OPTIMIZER_STEP_INPUT });
+  return node("input", [], [4], { name: OPTIMIZER_STEP_INPUT });
 }
 
-/** The value of {@linkcode OPTIMIZER_STEP_INPUT} at step `t` (1-based) of `rule`. */
-export function optimizerStepValues(rule: UpdateRule, t: number): Float32Array {
-  if (rule.kind === "sgd") return Float32Array.of(t, 0, 0);
-  return Float32Array.of(t, 1 - (rule.beta1 ?? 0.9) ** t, 1 - (rule.beta2 ?? 0.999) ** t);
+/**
+ * The value of {@linkcode OPTIMIZER_STEP_INPUT} at step `t` (1-based) of
+ * `rule`, the learning rate scaled by `lrFactor` (default 1; stored as f32,
+ * so the rate applied is `lr · Math.fround(lrFactor)`).
+ */
+export function optimizerStepValues(rule: UpdateRule, t: number, lrFactor = 1): Float32Array {
+  if (rule.kind === "sgd") return Float32Array.of(t, 0, 0, lrFactor);
+  return Float32Array.of(
+    t,
+    1 - (rule.beta1 ?? 0.9) ** t,
+    1 - (rule.beta2 ?? 0.999) ** t,
+    lrFactor,
+  );
 }
 
 /** Optimizer-state slots per parameter: SGD's velocity, Adam's first and second moments. */
@@ -100,8 +112,8 @@ function checkOperands(op: string, p: Tensor, others: readonly [string, Tensor][
 }
 
 function checkStep(op: string, step: Tensor): void {
-  if (step.op !== "input" || step.shape.length !== 1 || step.shape[0] !== 3) {
-    throw new ShapeError(op, `step must be the f32 [3] input "${OPTIMIZER_STEP_INPUT}"`);
+  if (step.op !== "input" || step.shape.length !== 1 || step.shape[0] !== 4) {
+    throw new ShapeError(op, `step must be the f32 [4] input "${OPTIMIZER_STEP_INPUT}"`);
   }
 }
 
@@ -111,7 +123,8 @@ export function updateState(n: Tensor): readonly Tensor[] {
 }
 
 /**
- * SGD with momentum on `param` from `grad`, learning rate `lr`: writes
+ * SGD with momentum on `param` from `grad`, learning rate `lr` times the
+ * step input's factor: writes
  * `velocity` and `param` in place; the node's value is the updated parameter.
  */
 export function sgdUpdate(
@@ -132,7 +145,8 @@ export function sgdUpdate(
 }
 
 /**
- * Adam on `param` from `grad`, learning rate `lr`: writes the moments `m`,
+ * Adam on `param` from `grad`, learning rate `lr` times the step input's
+ * factor: writes the moments `m`,
  * `v` and `param` in place; the node's value is the updated parameter.
  */
 export function adamUpdate(
