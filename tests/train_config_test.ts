@@ -21,6 +21,9 @@ Deno.test("flags parse with or without a literal -- and fill defaults", async ()
   assert.ok(all !== "help" && all.method.length === 9 && all.budgetMb === 512);
   assert.ok(all.method.includes("probe"), "--method all includes the linear probe");
   assert.equal(a.validation, 0.2, "a fifth of the training data is held out by default");
+  assert.ok(a.schedule === "constant" && a.warmup === 0, "constant rate, no warm-up by default");
+  const s = await trainConfigFromArgs(["--schedule", "cosine", "--warmup", "12"]);
+  assert.ok(s !== "help" && s.schedule === "cosine" && s.warmup === 12);
   const v = await trainConfigFromArgs(["--validation", "150", "--validation-seed", "4"]);
   assert.ok(v !== "help" && v.validation === 150 && v.validationSeed === 4);
 });
@@ -54,6 +57,9 @@ const bad: [string[], string[]][] = [
   [["--weight-decay", "-1"], ["--weight-decay must be ≥ 0"]],
   [["--method", "probe", "--head-init", "probe"], ["--head-init", "--method probe"]],
   [["--test-limit", "0"], ["--test-limit must be ≥ 1"]],
+  [["--schedule", "step"], ["--schedule", 'got "step"', "constant", "cosine"]],
+  [["--warmup", "-1"], ["--warmup must be ≥ 0"]],
+  [["--warmup", "0.1"], ["--warmup must be an integer"]],
 ];
 
 for (const [flags, names] of bad) {

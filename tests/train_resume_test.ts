@@ -24,7 +24,54 @@ const changes = [
   { over: { da3: { reduction: 4 } }, field: "da3.reduction", values: "(unset) → 4" },
   { over: { train: synthetic(8, 5) }, field: "data", values: "" },
   { over: { train: synthetic(12, 1) }, field: "examples", values: "8 → 12" },
+  {
+    over: { schedule: { kind: "cosine" as const, warmup: 1 } },
+    field: "schedule",
+    values: '(unset) → {"kind":"cosine","warmup":1,"steps":4}',
+  },
 ];
+
+const COSINE = { kind: "cosine", warmup: 1 } as const;
+
+/** A progress callback that stops the run at the end of epoch `at`'s steps, before its checkpoint. */
+function stopAt(at: number): (line: string, final: boolean) => void {
+  return (line, final) => {
+    if (final && line.includes(`epoch ${at}/`)) throw new Error(`stopped in epoch ${at}`);
+  };
+}
+
+Deno.test("a cosine run stopped after an epoch and resumed equals the uninterrupted run bit for bit", async () => {
+  const [a, b, c] = [await Deno.makeTempDir(), await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const straight = await trainDomain(job(a, { epochs: 2, schedule: COSINE }));
+  await assert.rejects(
+    () => trainDomain(job(b, { epochs: 2, schedule: COSINE, progress: stopAt(2) })),
+    /stopped in epoch 2/,
+  );
+  const resumed = await trainDomain(job(b, { epochs: 2, schedule: COSINE, resume: true }));
+  assert.deepEqual([...resumed.params.keys()], [...straight.params.keys()]);
+  for (const [k, v] of straight.params) {
+    const w = resumed.params.get(k)!;
+    assert.ok(w.length === v.length && w.every((x, i) => Object.is(x, v[i])), k);
+  }
+  assert.equal(resumed.top1, straight.top1);
+  const constant = await trainDomain(job(c, { epochs: 2 }));
+  assert.notDeepEqual(constant.params.get("fc.weight"), straight.params.get("fc.weight"));
+  // Another length or warm-up would change the rate of the steps to come: refused by field.
+  const before = await snapshot(b);
+  const refused = [
+    { over: { epochs: 3 }, text: "schedule.steps 4 → 6" },
+    { over: { schedule: { kind: "cosine" as const, warmup: 2 } }, text: "schedule.warmup 1 → 2" },
+    { over: { schedule: { kind: "constant" as const, warmup: 1 } }, text: "schedule.kind" },
+  ];
+  for (const r of refused) {
+    await assert.rejects(
+      () => trainDomain(job(b, { epochs: 2, schedule: COSINE, resume: true, ...r.over })),
+      (e: unknown) => e instanceof ResumeError && e.message.includes(r.text),
+    );
+  }
+  assert.deepEqual(await snapshot(b), before);
+  for (const d of [a, b, c]) await Deno.remove(d, { recursive: true });
+});
 
 Deno.test("--resume refuses a changed run, naming the field and both values; files unchanged", async () => {
   const out = await Deno.makeTempDir();

@@ -17,6 +17,8 @@ const FLAGS = {
   epochs: { type: "string", field: ["epochs"] },
   batch: { type: "string", field: ["batch"] },
   lr: { type: "string", field: ["lr"] },
+  schedule: { type: "string", field: ["schedule"] },
+  warmup: { type: "string", field: ["warmup"] },
   optimizer: { type: "string", field: ["optimizer"] },
   backend: { type: "string", field: ["backend"] },
   "budget-mb": { type: "string", field: ["budgetMb"] },
@@ -75,6 +77,8 @@ export function flagsToRaw(
     epochs: num(values.epochs),
     batch: num(values.batch),
     lr: num(values.lr),
+    schedule: values.schedule,
+    warmup: num(values.warmup),
     optimizer: values.optimizer,
     backend: values.backend,
     budgetMb: num(values["budget-mb"]),
@@ -195,6 +199,8 @@ export function usage(task = "train"): string {
 /** Usage text of `deno task train`. */
 export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}|all[,..]]
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
+  [--schedule constant|cosine (the rate after warm-up; cosine decays it towards 0 by the last step)]
+  [--warmup N (optimizer steps of linear warm-up from lr/N to lr; default 0)]
   [--backend auto|webgpu|cpu] [--budget-mb MB] [--out DIR] [--seed N] [--resume]
   [--limit N (training examples per domain)] [--test-limit N] [--data embedded|cache] [--bn-stats source|domain]
   [--validation f|N (held out of training for model selection; default 0.2)] [--validation-seed N]

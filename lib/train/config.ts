@@ -24,6 +24,8 @@ export const TrainConfigSchema = z.object({
   epochs: z.number().int().min(1).max(1000).default(2),
   batch: z.number().int().min(1).max(4096).default(32),
   lr: z.number().positive().max(10).default(1e-3),
+  schedule: z.enum(["constant", "cosine"]).default("constant"),
+  warmup: z.number().int().min(0).default(0),
   optimizer: z.enum(["sgd", "adam"]).default("adam"),
   backend: z.enum(["auto", "webgpu", "cpu"]).default("auto"),
   budgetMb: z.number().positive().optional(),

@@ -11,6 +11,7 @@ import type { ParamStore, Runtime } from "../runtime/data.ts";
 import type { ParamStorage } from "../graph/mod.ts";
 import { type MethodGraphs, modelGraphs } from "./graphs.ts";
 import { optimizerNamed } from "./optimizer.ts";
+import type { LrSchedule } from "./schedule.ts";
 import {
   type HeadInit,
   type ModelBuilder,
@@ -47,6 +48,8 @@ export interface DomainJob {
   readonly batch: number;
   /** Learning rate. */
   readonly lr: number;
+  /** The learning rate's schedule over the run's steps (default constant, no warm-up). */
+  readonly schedule?: LrSchedule;
   /** Optimizer. */
   readonly optimizer: "sgd" | "adam";
   /** Seed of initialisation, shuffling and augmentation. */
@@ -125,6 +128,7 @@ export function domainSpec(job: DomainJob): TrainSpec {
     epochs: job.epochs,
     batch: job.batch,
     lr: job.lr,
+    ...(job.schedule ? { schedule: job.schedule } : {}),
     optimizer: job.weightDecay
       ? { ...optimizerNamed(job.optimizer), weightDecay: job.weightDecay }
       : job.optimizer,

@@ -41,6 +41,7 @@ async function main(args: readonly string[]): Promise<void> {
     epochs: config.epochs,
     batch: config.batch,
     lr: config.lr,
+    schedule: { kind: config.schedule, warmup: config.warmup },
     optimizer: config.optimizer,
     seed: config.seed,
     out: config.out,

@@ -121,6 +121,7 @@ async function domainJobs(
     epochs: config.epochs,
     batch: batchFor(method, config, classes),
     lr: config.lr,
+    schedule: { kind: config.schedule, warmup: config.warmup },
     optimizer: config.optimizer,
     seed: config.seed,
     out: config.out,

@@ -28,3 +28,17 @@ export function lrFactor(schedule: LrSchedule, step: number, total: number): num
   const progress = Math.min(Math.max(step - w, 0), span - 1) / span;
   return 0.5 * (1 + Math.cos(Math.PI * progress));
 }
+
+/**
+ * The schedule as stored in a run record: its kind and warm-up, and the
+ * run's `steps` when the factors depend on them (cosine, or a warm-up that
+ * reaches the last step), so that a resume with another length, which would
+ * change the rate of the steps to come, is refused by field.
+ */
+export function scheduleRecord(
+  schedule: LrSchedule,
+  steps: number,
+): { kind: LrSchedule["kind"]; warmup: number; steps?: number } {
+  const { kind, warmup } = schedule;
+  return kind === "cosine" || warmup >= steps ? { kind, warmup, steps } : { kind, warmup };
+}

@@ -65,6 +65,7 @@ import { formatProgress, writeProgress } from "./progress.ts";
 import { asJson, checkResumable } from "./resume.ts";
 import type { RunResult } from "./results.ts";
 import { fitProbeHead, headFeaturesGraph } from "./probe.ts";
+import { CONSTANT_LR, lrFactor, type LrSchedule, scheduleRecord } from "./schedule.ts";
 
 /** What a model builder is given besides the adaptor. */
 export interface ModelSetting {
@@ -105,6 +106,12 @@ export interface TrainSpec {
   readonly batch: number;
   /** Learning rate. */
   readonly lr: number;
+  /**
+   * The learning rate over the run's steps (default constant, no warm-up):
+   * step `t` (0-based, of `epochs` × steps per epoch) uses `lr · lrFactor(t)`,
+   * fed to the update ops as part of the per-step optimizer input.
+   */
+  readonly schedule?: LrSchedule;
   /** Optimizer (default Adam; `sgd` is SGD with momentum 0.9). */
   readonly optimizer?: OptimizerConfig | "sgd" | "adam";
   /** Seed of initialisation, shuffling and augmentation (default 0). */
@@ -263,6 +270,16 @@ function checkSpec(spec: TrainSpec): void {
     bad("batch", `at most the ${spec.data.train.labels.length} training examples`, spec.batch);
   }
   if (spec.resume && spec.out === undefined) bad("resume", "needs an output folder", spec.resume);
+  const s = spec.schedule ?? CONSTANT_LR;
+  if (s.kind !== "constant" && s.kind !== "cosine") {
+    bad("schedule.kind", "constant or cosine", s.kind);
+  }
+  if (!Number.isInteger(s.warmup) || s.warmup < 0) bad("schedule.warmup", "a count", s.warmup);
+}
+
+/** Optimizer steps of the whole run: `epochs` passes of whole batches. */
+function totalSteps(spec: TrainSpec): number {
+  return spec.epochs * Math.floor(spec.data.train.labels.length / spec.batch);
 }
 
 /**
@@ -306,6 +323,9 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
     epochs: spec.epochs,
     batch: spec.batch,
     lr: spec.lr,
+    ...(isConstant(spec.schedule) ? {} : {
+      schedule: scheduleRecord(spec.schedule!, totalSteps(spec)),
+    }),
     optimizer,
     seed: spec.seed ?? 0,
     bnStats: spec.bnStats ?? "source",
@@ -339,6 +359,11 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
       ? { paths: checkpointPaths(spec.out, method.name, spec.data.domain) }
       : {}),
   };
+}
+
+/** True for no schedule or the constant one without warm-up (then the run record has no `schedule`). */
+function isConstant(s: LrSchedule | undefined): boolean {
+  return s === undefined || (s.kind === "constant" && s.warmup === 0);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -501,6 +526,7 @@ export async function trainEpoch(setup: TrainSetup, state: TrainState): Promise<
   const show = spec.progress ?? writeProgress;
   let { params, msTotal, msSteps } = state;
   let t = state.optimizer.step;
+  const schedule = spec.schedule ?? CONSTANT_LR, total = totalSteps(spec);
   const firstUpdate = setup.plan.outputs.length - setup.trainable.length;
   const checkUpdated = (what: (name: string) => Float32Array, at: number) => {
     setup.trainable.forEach((name) => {
@@ -526,7 +552,11 @@ export async function trainEpoch(setup: TrainSetup, state: TrainState): Promise<
       inputs: {
         x: b.x,
         labels: b.y,
-        [OPTIMIZER_STEP_INPUT]: optimizerStepValues(setup.optimizer, t),
+        [OPTIMIZER_STEP_INPUT]: optimizerStepValues(
+          setup.optimizer,
+          t,
+          lrFactor(schedule, t - 1, total),
+        ),
       },
       params,
     });
