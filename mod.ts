@@ -127,6 +127,7 @@ export type { Da3Options, MethodName } from "./lib/adapt/mod.ts";
 export type { GradOptions, SavedValue } from "./lib/autodiff/mod.ts";
 export type {
   HeadInit,
+  LrSchedule,
   ModelBuilder,
   OptimizerConfig,
   RunResult,
