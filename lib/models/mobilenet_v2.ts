@@ -203,14 +203,25 @@ export function buildInvertedBlock(x: Tensor, block: BlockSpec, adaptor: Adaptor
   return block.residual === false ? branch : add(branch, x);
 }
 
-function checkSize(size: number, halvings: number, cut: MobilenetV2Cut): void {
-  const unit = 2 ** halvings;
-  if (!Number.isInteger(size) || size < unit || size % unit !== 0) {
-    throw new ShapeError(
-      "mobilenetV2",
-      `input side ${size} must be a positive multiple of ${unit} for cut ${cut}: each of its ${halvings} stride-2 layers pads an even map at the bottom/right only (TF 'same'), which differs from Keras on odd maps`,
-    );
-  }
+/** The stride-2 layers (stem included) before `cut`: the input side must divide by 2 to this power. */
+export function mobilenetV2Halvings(cut: MobilenetV2Cut): number {
+  const last = cut === "Conv_1" ? Infinity : Number(cut.slice("block_".length));
+  return 1 + mobilenetV2Blocks().filter((b, i) => i <= last && b.stride === 2).length;
+}
+
+/**
+ * Why `size` cannot be MobileNetV2's input side for `cut` (an odd map would
+ * reach a stride-2 layer), or undefined when it can.
+ */
+export function mobilenetV2SizeIssue(size: number, cut: MobilenetV2Cut): string | undefined {
+  const halvings = mobilenetV2Halvings(cut), unit = 2 ** halvings;
+  if (Number.isInteger(size) && size >= unit && size % unit === 0) return undefined;
+  return `input side ${size} must be a positive multiple of ${unit} for cut ${cut}: each of its ${halvings} stride-2 layers pads an even map at the bottom/right only (TF 'same'), which differs from Keras on odd maps`;
+}
+
+function checkSize(size: number, cut: MobilenetV2Cut): void {
+  const issue = mobilenetV2SizeIssue(size, cut);
+  if (issue) throw new ShapeError("mobilenetV2", issue);
 }
 
 /**
@@ -230,9 +241,8 @@ export function mobilenetV2(options: MobilenetV2Options): MobilenetV2Model {
   const all = mobilenetV2Blocks();
   const last = cut === "Conv_1" ? all.length - 1 : Number(cut.slice("block_".length));
   const blocks = all.slice(0, last + 1);
-  const halvings = 1 + blocks.filter((b) => b.stride === 2).length;
   const size = options.size ?? 224;
-  checkSize(size, halvings, cut);
+  checkSize(size, cut);
   const x = imageInput(options.batch, size);
   const { adaptor } = options;
   let h = relu6(adaptor.convBn(x, MOBILENET_V2_STEM, { block: null, blockInput: x }));

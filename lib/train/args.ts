@@ -8,10 +8,15 @@
  */
 import { issueLines, type RawFlags, readFlags, UsageError } from "../cli/flags.ts";
 import { EXIT_CODES_HELP, InputError } from "../cli/run.ts";
+import { MOBILENET_V2_CUTS } from "../models/mod.ts";
+import { BACKBONE_NAMES } from "./backbones.ts";
 import { METHOD_NAMES, type TrainConfig, TrainConfigSchema } from "./config.ts";
 
 /** The flags and the config field each sets. */
 const FLAGS = {
+  backbone: { type: "string", field: ["backbone"] },
+  size: { type: "string", field: ["size"] },
+  cut: { type: "string", field: ["cut"] },
   method: { type: "string", field: ["method"] },
   domains: { type: "string", field: ["domains"] },
   epochs: { type: "string", field: ["epochs"] },
@@ -72,6 +77,9 @@ export function flagsToRaw(
   const values = flags as Record<string, string | undefined>;
   const on = (k: string) => flags[k] as boolean | undefined;
   const raw: Record<string, unknown> = {
+    backbone: values.backbone,
+    size: num(values.size),
+    cut: values.cut,
     method: list(values.method, METHOD_NAMES),
     domains: list(values.domains),
     epochs: num(values.epochs),
@@ -197,7 +205,10 @@ export function usage(task = "train"): string {
 }
 
 /** Usage text of `deno task train`. */
-export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}|all[,..]]
+export const USAGE = `usage: deno task train [--backbone ${BACKBONE_NAMES.join("|")}]
+  [--size N (input side; default 32 for resnet20-mnist, 64 for mobilenetv2)]
+  [--cut ${MOBILENET_V2_CUTS.join("|")} (mobilenetv2 only; default block_10)]
+  [--method ${METHOD_NAMES.join("|")}|all[,..]]
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
   [--schedule constant|cosine (the rate after warm-up; cosine decays it towards 0 by the last step)]
   [--warmup N (optimizer steps of linear warm-up from lr/N to lr; default 0)]
@@ -206,7 +217,8 @@ export const USAGE = `usage: deno task train [--method ${METHOD_NAMES.join("|")}
   [--validation f|N (held out of training for model selection; default 0.2)] [--validation-seed N]
   [--head-init normal|zeros|probe] [--weight-decay λ]
   [--gate-sparsity λ (DA³: train adaptors that close gates)]
-  [--frozen-weights f32|f16|u8 (frozen conv/linear weights' storage in the kernels; default f32)]
+  [--frozen-weights f32|f16|u8 (frozen conv/linear weights' storage in the kernels; default
+    the backbone's: f32 for resnet20-mnist, u8 for mobilenetv2)]
   [--da3-reduction r] [--da3-spatial] [--da3-placement every|last] [--da3-source pair|block]
   [--da3-grid g] [--da3-stages k[,k]] [--da3-lr-scale s] [--da3-stem]
   [--config file.json]

@@ -7,6 +7,8 @@ import { z } from "zod";
 import { Da3OptionsSchema } from "../adapt/da3_options.ts";
 import { type MethodName, METHODS } from "../adapt/mod.ts";
 import { PARAM_STORAGES } from "../graph/mod.ts";
+import { MOBILENET_V2_CUTS, type MobilenetV2Cut } from "../models/mod.ts";
+import { BACKBONE_NAMES, backboneIssue, BACKBONES } from "./backbones.ts";
 
 /** A method `deno task train` runs: a built-in adaptation method, or `probe` (the linear-probe floor). */
 export type TrainMethod = MethodName | "probe";
@@ -17,8 +19,16 @@ export const METHOD_NAMES = [
   "probe",
 ] as unknown as [TrainMethod, ...TrainMethod[]];
 
-/** The schema of a training run's configuration. */
+/**
+ * The schema of a training run's configuration. The backbone's defaults are
+ * filled in: `size` (and `cut`) from the backbone when not set, and
+ * `frozenWeights` from the backbone (u8 for MobileNetV2, whose source is
+ * u8; f32 for ResNet-20) when not set.
+ */
 export const TrainConfigSchema = z.object({
+  backbone: z.enum(BACKBONE_NAMES).default("resnet20-mnist"),
+  size: z.number().int().min(8).max(1024).optional(),
+  cut: z.enum(MOBILENET_V2_CUTS as unknown as [MobilenetV2Cut, ...MobilenetV2Cut[]]).optional(),
   method: z.array(z.enum(METHOD_NAMES)).min(1).default(["da3"]),
   domains: z.array(z.string().min(1)).min(1).optional(),
   epochs: z.number().int().min(1).max(1000).default(2),
@@ -43,7 +53,7 @@ export const TrainConfigSchema = z.object({
   data: z.enum(["embedded", "cache"]).default("embedded"),
   bnStats: z.enum(["source", "domain"]).default("source"),
   gateSparsity: z.number().min(0).max(100).default(0),
-  frozenWeights: z.enum(PARAM_STORAGES).default("f32"),
+  frozenWeights: z.enum(PARAM_STORAGES).optional(),
   da3: Da3OptionsSchema.default({}),
 }).strict().refine((c) => c.headInit === "normal" || c.method.some((m) => m !== "probe"), {
   path: ["headInit"],
@@ -55,6 +65,18 @@ export const TrainConfigSchema = z.object({
 }).refine((c) => Object.keys(c.da3).length === 0 || c.method.includes("da3"), {
   path: ["da3"],
   message: "DA³ options need --method da3",
+}).superRefine((c, ctx) => {
+  const bad = backboneIssue(c);
+  if (bad) ctx.addIssue({ code: "custom", path: [bad.field], message: bad.message });
+}).transform((c) => {
+  const entry = BACKBONES[c.backbone];
+  const cut = c.cut ?? entry.cut;
+  return {
+    ...c,
+    size: c.size ?? entry.size,
+    ...(cut ? { cut } : {}),
+    frozenWeights: c.frozenWeights ?? entry.frozenWeights,
+  };
 });
 
 /** A validated training configuration. */

@@ -1,14 +1,15 @@
 /**
- * Training a built-in method on one domain with ResNet-20 (what `deno task
- * train` runs for each method and domain): the built-in case of
+ * Training a built-in method on one domain with a registered backbone
+ * (what `deno task train` runs for each method and domain; ResNet-20 at 32²
+ * unless the job names another model): the built-in case of
  * {@linkcode train}.
  * @module
  */
 import { da3, type Da3Options, type Method, type MethodName, METHODS } from "../adapt/mod.ts";
 import type { Dataset } from "../data/mod.ts";
-import { resnet20 } from "../models/mod.ts";
 import type { ParamStore, Runtime } from "../runtime/data.ts";
-import type { ParamStorage } from "../graph/mod.ts";
+import type { ParamStorage, ScaleGranularity } from "../graph/mod.ts";
+import { resnet20Model } from "./backbones.ts";
 import { type MethodGraphs, modelGraphs } from "./graphs.ts";
 import { optimizerNamed } from "./optimizer.ts";
 import type { LrSchedule } from "./schedule.ts";
@@ -68,6 +69,12 @@ export interface DomainJob {
   readonly gateSparsity?: number;
   /** Storage of the frozen conv and linear weights in the kernels (default f32). */
   readonly frozenWeights?: ParamStorage;
+  /** Scale granularity of u8 frozen weights (default one per output channel). */
+  readonly frozenScales?: ScaleGranularity;
+  /** The backbone's model builder (default ResNet-20 at 32², {@linkcode resnet20Builder}). */
+  readonly model?: ModelBuilder;
+  /** Further run configuration stored in the checkpoints and compared on resume (e.g. the backbone). */
+  readonly config?: Readonly<Record<string, unknown>>;
   /** DA³'s design parameters (DA³ only; default: `da3()`'s); stored in the checkpoints. */
   readonly da3?: Da3Options;
   /** Receives progress lines (default: the terminal's progress bar). */
@@ -89,6 +96,10 @@ export interface MethodGraphOptions {
   readonly da3?: Da3Options;
   /** Storage of the frozen conv and linear weights (default f32). */
   readonly frozenWeights?: ParamStorage;
+  /** Scale granularity of u8 frozen weights (default one per output channel). */
+  readonly frozenScales?: ScaleGranularity;
+  /** The backbone's model builder (default ResNet-20 at 32²). */
+  readonly model?: ModelBuilder;
 }
 
 /** The built-in method `name` (DA³ with `options`). */
@@ -96,11 +107,10 @@ export function builtinMethod(name: MethodName, options?: Da3Options): Method {
   return name === "da3" ? da3(options) : METHODS[name]();
 }
 
-/** ResNet-20 on 32×32 images: the backbone `deno task train` adapts. */
-export const resnet20Builder: ModelBuilder = (adaptor, { batch, classes }) =>
-  resnet20({ adaptor, classes, batch, size: 32 });
+/** ResNet-20 on 32×32 images: the backbone a job adapts unless it names another. */
+export const resnet20Builder: ModelBuilder = resnet20Model(32);
 
-/** Builds the graphs of `method` on ResNet-20 for `classes` and `batch`. */
+/** Builds the graphs of `method` on `options.model` (default ResNet-20) for `classes` and `batch`. */
 export function methodGraphs(
   method: MethodName,
   classes: number,
@@ -108,15 +118,21 @@ export function methodGraphs(
   options: MethodGraphOptions = {},
 ): MethodGraphs {
   const m = builtinMethod(method, options.da3);
-  const model = resnet20Builder(m.adaptor, { batch, classes });
-  return modelGraphs(model, m, options.gateSparsity ?? 0, options.frozenWeights);
+  const model = (options.model ?? resnet20Builder)(m.adaptor, { batch, classes });
+  return modelGraphs(
+    model,
+    m,
+    options.gateSparsity ?? 0,
+    options.frozenWeights,
+    options.frozenScales,
+  );
 }
 
 /** The {@linkcode TrainSpec} of a job. */
 export function domainSpec(job: DomainJob): TrainSpec {
   const options = job.method === "da3" ? job.da3 ?? {} : {};
   return {
-    model: resnet20Builder,
+    model: job.model ?? resnet20Builder,
     method: builtinMethod(job.method, options),
     data: {
       domain: job.domain,
@@ -140,6 +156,8 @@ export function domainSpec(job: DomainJob): TrainSpec {
     bnStats: job.bnStats,
     gateSparsity: job.gateSparsity,
     frozenWeights: job.frozenWeights,
+    ...(job.frozenScales ? { frozenScales: job.frozenScales } : {}),
+    ...(job.config ? { config: job.config } : {}),
     da3: options,
     ...(job.headInit ? { headInit: job.headInit } : {}),
     ...(job.progress ? { progress: job.progress } : {}),

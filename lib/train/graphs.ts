@@ -15,6 +15,7 @@ import {
   graph,
   type ParamStorage,
   scale,
+  type ScaleGranularity,
   sourceName,
   withEvalNorms,
   withFrozenStorage,
@@ -44,13 +45,15 @@ export interface MethodGraphs {
 /**
  * Builds the training graphs of `model`, built with `method`'s adaptor;
  * `gateSparsity` λ (default 0); frozen conv and linear weights stored as
- * `frozenWeights` (default f32; see `withFrozenStorage`).
+ * `frozenWeights` (default f32; see `withFrozenStorage`), u8 with
+ * `frozenScales` (default one scale per output channel).
  */
 export function modelGraphs(
   model: Model,
   method: Method,
   gateSparsity = 0,
   frozenWeights: ParamStorage = "f32",
+  frozenScales: ScaleGranularity = "channel",
 ): MethodGraphs {
   const gated = gateSparsity > 0 ? findGatedPairs(model, graph(model.logits)) : [];
   if (gateSparsity > 0 && gated.length === 0) {
@@ -58,7 +61,7 @@ export function modelGraphs(
   }
   const ce = classificationLoss(model);
   const full = gateSparsity > 0 ? add(ce, scale(gateSparsityPenalty(gated), gateSparsity)) : ce;
-  const [loss, logits] = withFrozenStorage([full, model.logits], frozenWeights);
+  const [loss, logits] = withFrozenStorage([full, model.logits], frozenWeights, frozenScales);
   const train = grad(loss, { keep: [logits] });
   return {
     train,

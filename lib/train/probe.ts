@@ -16,12 +16,13 @@
 import { lastLayer } from "../adapt/mod.ts";
 import { batches, type ChannelStats, type Dataset } from "../data/mod.ts";
 import { type Graph, graph, type Tensor, withEvalNorms } from "../graph/mod.ts";
-import { resnet20 } from "../models/mod.ts";
 import { type Plan, planGraph } from "../plan/mod.ts";
 import type { ParamStore, Runtime } from "../runtime/data.ts";
 import { initParams } from "../runtime/params.ts";
 import { fitProbe, type FittedProbe, type ProbeOptions } from "./probe_cv.ts";
 import type { Features } from "./probe_fit.ts";
+import { resnet20Model } from "./backbones.ts";
+import type { ModelBuilder } from "./train.ts";
 
 /** The `[N, C]` tensor the head's `fc.weight` multiplies: the pooled, flattened features. */
 export function pooledFeatures(logits: Tensor): Tensor {
@@ -37,10 +38,17 @@ export function headFeaturesGraph(logits: Tensor): Graph {
   return graph(...withEvalNorms([pooledFeatures(logits)]));
 }
 
-/** The frozen ResNet-20's eval-mode features graph at `batch`, output `[batch, C]`. */
-export function featuresGraph(classes: number, batch: number): Graph {
-  const model = resnet20({ adaptor: lastLayer().adaptor, classes, batch, size: 32 });
-  return headFeaturesGraph(model.logits);
+/**
+ * The frozen backbone's eval-mode features graph at `batch`, output
+ * `[batch, C]`: `model` (default ResNet-20 at 32²) built with the last-layer
+ * adaptor.
+ */
+export function featuresGraph(
+  classes: number,
+  batch: number,
+  model: ModelBuilder = resnet20Model(32),
+): Graph {
+  return headFeaturesGraph(model(lastLayer().adaptor, { classes, batch }).logits);
 }
 
 /**

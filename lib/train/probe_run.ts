@@ -10,6 +10,7 @@ import { graphFlops } from "../graph/mod.ts";
 import { saveCheckpoint } from "../io/checkpoint.ts";
 import { type DomainJob, type DomainOutcome, evaluate, methodGraphs } from "./domain.ts";
 import { featuresGraph, fitProbeHead } from "./probe.ts";
+import { asJson } from "./resume.ts";
 
 /** The probe's own record of its fit, stored in its checkpoint as options. */
 export interface ProbeRecord {
@@ -31,7 +32,7 @@ export async function trainProbe(
   const stats = channelStats(job.train);
   const fitted = await fitProbeHead({
     runtime: job.runtime,
-    features: featuresGraph(job.train.classes.length, job.batch),
+    features: featuresGraph(job.train.classes.length, job.batch, job.model),
     params: job.backbone,
     train: job.train,
     stats,
@@ -47,7 +48,7 @@ export async function trainProbe(
     }, ${(fitted.fitMs / 1000).toFixed(1)} s`,
   );
   const classes = job.train.classes.length;
-  const g = methodGraphs("lastlayer", classes, job.batch);
+  const g = methodGraphs("lastlayer", classes, job.batch, job.model ? { model: job.model } : {});
   const params = new Map([...job.backbone, ...fitted.params]);
   const top1 = await evaluate(job.runtime, g.eval, params, job.test, stats, job.batch);
   const valTop1 = job.validation && job.validation.labels.length > 0
@@ -71,7 +72,12 @@ export async function trainProbe(
     epoch: 0,
     top1,
     ...(valTop1 !== undefined ? { valTop1 } : {}),
-    run: { probe: { ...record }, examples: job.train.labels.length, folds: 5 },
+    run: {
+      probe: { ...record },
+      examples: job.train.labels.length,
+      folds: 5,
+      ...(job.config ? { config: asJson(job.config) } : {}),
+    },
   }, new Map([...fitted.params].map(([k, data]) => [k, { shape: shapes.get(k)!, data }])));
   return {
     method: "probe",

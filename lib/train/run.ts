@@ -16,11 +16,12 @@ import {
 } from "../data/mod.ts";
 import { holdOutCalibration } from "../gating/data.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { type Backbone, loadBackbone } from "../io/backbone.ts";
+import type { Backbone } from "../io/backbone.ts";
 import { assertFinite } from "../io/finite.ts";
 import { planFor } from "../plan/mod.ts";
 import type { Runtime } from "../runtime/data.ts";
 import { selectRuntime } from "../runtime/select.ts";
+import { selectBackbone, type SelectedBackbone } from "./backbones.ts";
 import type { TrainConfig, TrainMethod } from "./config.ts";
 import { type DomainJob, domainSpec, methodGraphs, trainDomain } from "./domain.ts";
 import { removeStaleTemporaries } from "./files.ts";
@@ -46,10 +47,24 @@ export function targetDomains(): string[] {
   );
 }
 
-/** The batch for a method: the configured one, or the largest that fits `budgetMb`. */
-export function batchFor(method: TrainMethod, config: TrainConfig, classes: number): number {
+/**
+ * The batch for a method: the configured one, or the largest that fits
+ * `budgetMb` on the configured backbone.
+ */
+export function batchFor(
+  method: TrainMethod,
+  config: TrainConfig,
+  classes: number,
+  arch: SelectedBackbone = selectBackbone(config),
+): number {
   if (config.budgetMb === undefined || method === "probe") return config.batch;
-  const options = { gateSparsity: config.gateSparsity, da3: config.da3 };
+  const options = {
+    gateSparsity: config.gateSparsity,
+    da3: config.da3,
+    model: arch.model,
+    frozenWeights: arch.frozenWeights,
+    frozenScales: arch.frozenScales,
+  };
   return planFor((b) => methodGraphs(method, classes, b, options).train, {
     budgetBytes: config.budgetMb * 1e6,
     optimizer: config.optimizer,
@@ -105,8 +120,9 @@ async function domainJobs(
   domain: string,
   bb: Backbone,
   runtime: Runtime,
+  arch: SelectedBackbone,
 ): Promise<RunJob[]> {
-  const split = await loadDomain(domain, { origin: config.data });
+  const split = await loadDomain(domain, { origin: config.data, size: arch.size });
   const classes = split.train.classes.length;
   const { fit: train, validation } = fitAndValidation(split.train, config);
   return config.method.map((method) => ({
@@ -119,7 +135,7 @@ async function domainJobs(
     backboneHash: bb.hash,
     runtime,
     epochs: config.epochs,
-    batch: batchFor(method, config, classes),
+    batch: batchFor(method, config, classes, arch),
     lr: config.lr,
     schedule: { kind: config.schedule, warmup: config.warmup },
     optimizer: config.optimizer,
@@ -127,7 +143,10 @@ async function domainJobs(
     out: config.out,
     resume: config.resume,
     gateSparsity: config.gateSparsity,
-    frozenWeights: config.frozenWeights,
+    frozenWeights: arch.frozenWeights,
+    frozenScales: arch.frozenScales,
+    model: arch.model,
+    config: { backbone: arch.record },
     da3: config.da3,
     bnStats: config.bnStats,
     weightDecay: config.weightDecay,
@@ -145,11 +164,12 @@ export async function validateRun(
   config: TrainConfig,
   bb: Backbone,
   runtime: Runtime,
+  arch: SelectedBackbone = selectBackbone(config),
 ): Promise<void> {
   const domains = config.domains ?? targetDomains();
   for (const d of domains) domainInfo(d);
   for (const d of domains) {
-    for (const job of await domainJobs(config, d, bb, runtime)) {
+    for (const job of await domainJobs(config, d, bb, runtime, arch)) {
       if (job.method === "probe") continue;
       await readResumePoint(await setupTraining(domainSpec({ ...job, method: job.method })));
     }
@@ -171,23 +191,33 @@ export async function writeResults(out: string, results: Results): Promise<void>
   await writeFileAtomic(`${out}/results.svg`, resultsPlot(results) + "\n");
 }
 
-/** Runs the configured training and writes its results; returns them. */
+/**
+ * Runs the configured training and writes its results; returns them.
+ * `backbone` replaces the configured backbone's committed weights (same
+ * architecture).
+ */
 export async function runTraining(
   config: TrainConfig,
   log: (line: string) => void = console.log,
   backbone?: Backbone,
 ): Promise<Results> {
   const runtime = await selectRuntime(config.backend);
-  const bb = backbone ?? await loadBackbone();
+  const arch = selectBackbone(config);
+  const bb = backbone ?? await arch.load();
   const domains = config.domains ?? targetDomains();
-  await validateRun(config, bb, runtime);
+  await validateRun(config, bb, runtime, arch);
   await Deno.mkdir(config.out, { recursive: true });
   const stale = await removeStaleTemporaries(config.out);
   if (stale.length > 0) log(`removed ${stale.length} stale temporary file(s) in ${config.out}`);
-  log(`da3 train: ${config.method.join(", ")} on ${domains.join(", ")} (${runtime.name} runtime)`);
+  const cut = arch.cut ? ` cut at ${arch.cut}` : "";
+  log(
+    `da3 train: ${config.method.join(", ")} on ${
+      domains.join(", ")
+    } (${arch.name}${cut} at ${arch.size}², frozen weights ${arch.frozenWeights}; ${runtime.name} runtime)`,
+  );
   const runs: RunResult[] = [];
   for (const domain of domains) {
-    for (const job of await domainJobs(config, domain, bb, runtime)) {
+    for (const job of await domainJobs(config, domain, bb, runtime, arch)) {
       const r = job.method === "probe"
         ? await trainProbe(job, log)
         : await trainDomain({ ...job, method: job.method });

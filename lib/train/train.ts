@@ -29,6 +29,7 @@ import {
   optimizerStepValues,
   params as paramNodes,
   type ParamStorage,
+  type ScaleGranularity,
   type Shape,
   sourceName,
 } from "../graph/mod.ts";
@@ -138,6 +139,8 @@ export interface TrainSpec {
    * backbone; the runtime holds only the packed bytes.
    */
   readonly frozenWeights?: ParamStorage;
+  /** Scale granularity of u8 frozen weights (default `channel`: one per output channel). */
+  readonly frozenScales?: ScaleGranularity;
   /** DA³'s design options the method was built with, stored in the checkpoints (default none). */
   readonly da3?: Da3Options;
   /** Further configuration the run depends on (e.g. an adaptor's options; plain JSON), stored and compared on resume. */
@@ -292,7 +295,8 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
   const classes = spec.data.train.classes.length;
   const model = spec.model(method.adaptor, { batch: spec.batch, classes });
   const frozenWeights = spec.frozenWeights ?? "f32";
-  const graphs = modelGraphs(model, method, spec.gateSparsity ?? 0, frozenWeights);
+  const frozenScales = spec.frozenScales ?? "channel";
+  const graphs = modelGraphs(model, method, spec.gateSparsity ?? 0, frozenWeights, frozenScales);
   const optimizer = typeof spec.optimizer === "object"
     ? spec.optimizer
     : optimizerNamed(spec.optimizer ?? "adam");
@@ -331,6 +335,7 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
     bnStats: spec.bnStats ?? "source",
     gateSparsity: spec.gateSparsity ?? 0,
     ...(frozenWeights === "f32" ? {} : { frozenWeights }),
+    ...(frozenWeights === "u8" && frozenScales !== "channel" ? { frozenScales } : {}),
     da3: spec.da3 ?? {},
     config: spec.config ?? {},
     augment: augment ?? null,
