@@ -21,17 +21,21 @@ export interface TrainStepResult {
   readonly grads: ReadonlyMap<string, Float32Array>;
 }
 
-/** Runs `g.graph` on `inputs` and `params`, then updates the differentiated parameters. */
+/**
+ * Runs `g.graph` on `inputs` and `params`, then updates the differentiated
+ * parameters at rate `lr · lrFactor` (a schedule's factor of this step, default 1).
+ */
 export function trainStep(
   g: GradResult,
   params: ParamStore,
   inputs: Readonly<Record<string, TensorData>>,
   state: OptimizerState,
   lr: number,
+  lrFactor = 1,
 ): TrainStepResult {
   const out = executeCpu(g.graph, { inputs, params });
   const grads = gradientsOf(g, out);
-  const r = optimizerStep(state, params, grads, lr);
+  const r = optimizerStep(state, params, grads, lr, lrFactor);
   return { loss: (out[0] as Float32Array)[0], params: r.params, state: r.state, grads };
 }
 
