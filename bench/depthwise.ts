@@ -1,18 +1,25 @@
 /**
- * Depthwise-conv benchmark at MobileNetV2's depthwise shapes (224², batch 8):
- * the WGSL register-blocked conv kernels (what the WebGPU runtime lowers a
- * depthwise conv to) and the CPU runtime's direct depthwise loops, forward
- * and both gradients. Depthwise convs do 9 multiply-adds per element read,
- * so they are memory-bound: each row gives ms, GFLOP/s (2 per multiply-add)
- * and GB/s (the bytes each pass must read and write once: input, weights and
- * output), measured in the same run. (Naive one-invocation-per-element WGSL
- * depthwise kernels measured 1.3–35× slower than these on Mesa llvmpipe, so
- * the runtime keeps the general kernels.)
+ * Depthwise-conv benchmark at MobileNetV2's depthwise shapes (224², batch 8;
+ * stride 2 both as a plain 3×3 pad-1 conv and as the model reaches the conv,
+ * TF 'same': the 3×3 filter zero-padded to 4×4 at the top and left, pad 1):
+ * the WGSL depthwise kernels (`kernels/depthwise.ts`, what the WebGPU
+ * runtime lowers a depthwise conv to), the general register-blocked conv
+ * kernels (`kernels/conv2d.ts`, one channel per tile) and the CPU runtime's
+ * direct depthwise loops, forward and both gradients. Depthwise convs do
+ * `KH·KW` multiply-adds per output, so they are memory-bound: each row gives
+ * ms, GFLOP/s (2 per multiply-add of the filter as bound, zero taps
+ * included) and GB/s (the bytes each pass must read and write once: input,
+ * weights and output), measured in the same run.
  *
  * Usage: `XDG_RUNTIME_DIR=/tmp deno run -A bench/depthwise.ts [--quick] [--json]`.
  * @module
  */
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "../kernels/conv2d.ts";
+import {
+  depthwiseConv2d,
+  depthwiseGradInput as wgslGradInput,
+  depthwiseGradWeight as wgslGradWeight,
+} from "../kernels/depthwise.ts";
 import { type ConvGeometry, convGeometry } from "../lib/graph/mod.ts";
 import type { Kernel } from "../kernels/wgsl.ts";
 import { requestDevice } from "../lib/runtime/webgpu/device.ts";
@@ -33,11 +40,13 @@ interface Row {
   readonly gbps: number;
 }
 
-const SHAPES: readonly (readonly [number, number, number, number])[] = [
-  [8, 96, 112, 2],
-  [8, 144, 56, 1],
-  [8, 384, 14, 1],
-  [8, 960, 7, 1],
+/** `[batch, channels, side, stride, kernel, padding]`. */
+const SHAPES: readonly (readonly [number, number, number, number, number, number])[] = [
+  [8, 96, 112, 2, 3, 1],
+  [8, 96, 112, 2, 4, 1],
+  [8, 144, 56, 1, 3, 1],
+  [8, 384, 14, 1, 3, 1],
+  [8, 960, 7, 1, 3, 1],
 ];
 
 type Pass = "fwd" | "gradInput" | "gradWeight";
@@ -54,7 +63,11 @@ function io(g: ConvGeometry, pass: Pass): { buffers: number[]; bytes: number } {
   return { buffers, bytes: 4 * (x + w + y) };
 }
 
-async function timeGpu(r: KernelRunner, k: Kernel, buffers: number[]): Promise<number> {
+async function timeGpu(
+  r: KernelRunner,
+  k: Kernel | readonly Kernel[],
+  buffers: number[],
+): Promise<number> {
   const bufs = buffers.map((n) => r.buffer(n));
   try {
     await r.dispatch(k, bufs);
@@ -95,20 +108,33 @@ async function main(args: readonly string[]) {
   const { device, adapterName } = await requestDevice();
   const runner = new KernelRunner(device);
   const rows: Row[] = [];
-  const wgsl: Record<Pass, (g: ConvGeometry) => Kernel> = {
+  const general: Record<Pass, (g: ConvGeometry) => Kernel> = {
     fwd: conv2d,
     gradInput: conv2dGradInput,
     gradWeight: conv2dGradWeight,
   };
-  for (const [n, c, hw, s] of quick ? SHAPES.slice(0, 1) : SHAPES) {
-    const g = convGeometry([n, c, hw, hw], [c, 1, 3, 3], { stride: s, padding: 1, groups: c });
-    const shape = `[${n},${c},${hw},${hw}] s${s}`;
-    const flops = 2 * sizes(g).y * 9;
+  for (const [n, c, hw, s, k, pad] of quick ? SHAPES.slice(0, 2) : SHAPES) {
+    const g = convGeometry([n, c, hw, hw], [c, 1, k, k], { stride: s, padding: pad, groups: c });
+    const shape = `[${n},${c},${hw},${hw}] ${k}x${k} s${s}`;
+    const flops = 2 * sizes(g).y * k * k;
     for (const pass of ["fwd", "gradInput", "gradWeight"] as const) {
       const { buffers, bytes } = io(g, pass);
       const add = (impl: string, ms: number) =>
         rows.push({ shape, pass, impl, ms, gflops: flops / ms / 1e6, gbps: bytes / ms / 1e6 });
-      add("wgsl", await timeGpu(runner, wgsl[pass](g), buffers));
+      const dw = pass === "fwd"
+        ? depthwiseConv2d(g)
+        : pass === "gradInput"
+        ? wgslGradInput(g)
+        : wgslGradWeight(g);
+      const scratch = "kernels" in dw ? [dw.scratchBytes / 4] : [];
+      add(
+        "wgsl depthwise",
+        await timeGpu(runner, "kernels" in dw ? dw.kernels : dw, [
+          ...buffers,
+          ...scratch,
+        ]),
+      );
+      add("wgsl general conv", await timeGpu(runner, general[pass](g), buffers));
       add("cpu depthwise", timeCpu(g, pass));
     }
   }
@@ -117,7 +143,7 @@ async function main(args: readonly string[]) {
     console.log(`adapter: ${adapterName}`);
     for (const r of rows) {
       console.log(
-        `${r.shape.padEnd(20)} ${r.pass.padEnd(10)} ${r.impl.padEnd(18)} ${
+        `${r.shape.padEnd(26)} ${r.pass.padEnd(10)} ${r.impl.padEnd(18)} ${
           r.ms.toFixed(2).padStart(8)
         } ms ${r.gflops.toFixed(2).padStart(7)} GFLOP/s ${r.gbps.toFixed(2).padStart(7)} GB/s`,
       );

@@ -18,6 +18,7 @@ import {
   conv2d,
   conv2dGradInput,
   conv2dGradWeight,
+  convAttrsOf,
   crop2d,
   fill,
   globalAvgPool,
@@ -445,37 +446,71 @@ gpuTest(
   },
 );
 
+/** Depthwise convs over planes wide and tall enough for several strips per plane. */
+const depthwiseCase = fc.record({
+  n: fc.integer({ min: 1, max: 2 }),
+  c: fc.integer({ min: 1, max: 6 }),
+  kh: fc.integer({ min: 1, max: 4 }),
+  kw: fc.integer({ min: 1, max: 4 }),
+  stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+  padding: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+  dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  extra: fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 40 })),
+  same: fc.boolean(),
+});
+
 gpuTest(
-  "depthwise conv2d (groups = channels): forward, input and weight gradients",
+  "depthwise conv2d (groups = channels): forward, input (plain and into a base) and weight gradients, also the TF 'same' stride-2 form",
   async () => {
     await fc.assert(
-      fc.asyncProperty(
-        convCase,
-        fc.integer({ min: 1, max: 8 }),
-        seed,
-        async (p, c, sd) => {
-          const span = (k: number, d: number, pad: number) =>
-            Math.max(1, d * (k - 1) + 1 - 2 * pad);
-          const h = span(p.kh, p.dilation[0], p.padding[0]) + p.extra[0];
-          const w = span(p.kw, p.dilation[1], p.padding[1]) + p.extra[1];
-          const x = input("x", [p.n, c, h, w]);
-          const wt = input("w", [c, 1, p.kh, p.kw]);
-          const o = { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: c };
-          const y = conv2d(x, wt, o);
-          const dy = input("dy", y.shape);
-          const a = { ...o } as unknown as Parameters<typeof conv2dGradInput>[2];
-          const outs = [
-            y,
-            conv2dGradInput(dy, wt, a, x.shape),
-            conv2dGradWeight(x, dy, a, wt.shape),
-          ];
-          await same(graph(...outs), sd);
-        },
-      ),
+      fc.asyncProperty(depthwiseCase, seed, async (p, sd) => {
+        // MobileNetV2's stride-2 form: a 3×3 filter zero-padded to 4×4 at the top and left, pad 1.
+        const [kh, kw] = p.same ? [4, 4] : [p.kh, p.kw];
+        const o = convAttrsOf(
+          p.same
+            ? { stride: 2, padding: 1, groups: p.c }
+            : { stride: p.stride, padding: p.padding, dilation: p.dilation, groups: p.c },
+        );
+        const span = (k: number, d: number, pad: number) => Math.max(1, d * (k - 1) + 1 - 2 * pad);
+        const h = span(kh, o.dilation[0], o.padding[0]) + p.extra[0];
+        const w = span(kw, o.dilation[1], o.padding[1]) + p.extra[1];
+        const x = input("x", [p.n, p.c, h, w]);
+        const wt = p.same
+          ? zeroPad2d(input("w", [p.c, 1, 3, 3]), [1, 0, 1, 0])
+          : input("w", [p.c, 1, kh, kw]);
+        const y = conv2d(x, wt, o);
+        const dy = input("dy", y.shape);
+        const outs = [
+          y,
+          conv2dGradInput(dy, wt, o, x.shape),
+          conv2dGradWeight(x, dy, o, wt.shape),
+          conv2dGradInput(dy, wt, o, x.shape, input("base", x.shape)),
+        ];
+        await same(graph(...outs), sd);
+      }),
       { numRuns: RUNS },
     );
   },
 );
+
+Deno.test("depthwise convs lower to the depthwise kernels, other grouped convs to the general ones", () => {
+  const names = (groups: number, cout: number) => {
+    const x = input("x", [2, 4, 9, 9]);
+    const wt = input("w", [cout, 4 / groups, 3, 3]);
+    const o = convAttrsOf({ stride: 2, padding: 1, groups });
+    const y = conv2d(x, wt, o);
+    const dy = input("dy", y.shape);
+    return [y, conv2dGradInput(dy, wt, o, x.shape), conv2dGradWeight(x, dy, o, wt.shape)]
+      .map((t) => lower(t).kernels.map((k) => k.name.split("_")[0]).join("+"));
+  };
+  assert.deepEqual(names(4, 4), [
+    "depthwise",
+    "depthwiseGradInput",
+    "depthwiseGradWeightParts+depthwiseGradWeightSum",
+  ]);
+  assert.deepEqual(names(4, 8), ["conv2d", "conv2dGradInput", "conv2dGradWeight"]);
+  assert.deepEqual(names(2, 4), ["conv2d", "conv2dGradInput", "conv2dGradWeight"]);
+});
 
 gpuTest(
   "a whole gradient graph: outputs that are params or inputs come back unchanged",

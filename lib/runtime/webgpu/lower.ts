@@ -25,6 +25,7 @@ import * as pool from "../../../kernels/pool.ts";
 import * as reduce from "../../../kernels/reduce.ts";
 import { matmul } from "../../../kernels/matmul.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "../../../kernels/conv2d.ts";
+import * as depthwise from "../../../kernels/depthwise.ts";
 import type { Kernel, Lowering } from "../../../kernels/wgsl.ts";
 import type { WeightFormat } from "../../../kernels/weights.ts";
 import { UnsupportedOpError } from "./errors.ts";
@@ -61,6 +62,23 @@ function matmulLowering(n: Tensor): Lowering {
   return one(matmul(g, undefined, weights));
 }
 
+/** A conv: the depthwise kernel when groups = Cin = Cout, else the general one. */
+function conv2dLowering(n: Tensor): Lowering {
+  const g = convGeometryOf(n);
+  const w = weightFormat(n.inputs[1]);
+  if (depthwise.isDepthwise(g)) return one(depthwise.depthwiseConv2d(g, undefined, w));
+  return one(conv2d(g, undefined, w));
+}
+
+/** A conv's input gradient (with a base when it has a third input), depthwise or general. */
+function conv2dGradInputLowering(n: Tensor): Lowering {
+  const g = convGeometryOf(n);
+  const w = weightFormat(n.inputs[1]);
+  const base = n.inputs.length === 3;
+  if (depthwise.isDepthwise(g)) return one(depthwise.depthwiseGradInput(g, undefined, base, w));
+  return one(conv2dGradInput(g, undefined, base, w));
+}
+
 /**
  * Lowerings by op name, one per op (complete by type); null for the sources
  * `input` and `param`, which are fed, not computed.
@@ -74,17 +92,12 @@ export const LOWERINGS = {
   scale: (n) => one(elementwise.scale(count(n), num(n, "scale"))),
   sumTo: (n) => one(broadcast.sumTo(n.inputs[0].shape, n.shape)),
   broadcastTo: (n) => one(broadcast.broadcastTo(n.inputs[0].shape, n.shape, num(n, "scale"))),
-  conv2d: (n) => one(conv2d(convGeometryOf(n), undefined, weightFormat(n.inputs[1]))),
-  conv2dGradInput: (n) =>
-    one(
-      conv2dGradInput(
-        convGeometryOf(n),
-        undefined,
-        n.inputs.length === 3,
-        weightFormat(n.inputs[1]),
-      ),
-    ),
-  conv2dGradWeight: (n) => one(conv2dGradWeight(convGeometryOf(n))),
+  conv2d: conv2dLowering,
+  conv2dGradInput: conv2dGradInputLowering,
+  conv2dGradWeight: (n) => {
+    const g = convGeometryOf(n);
+    return depthwise.isDepthwise(g) ? depthwise.depthwiseGradWeight(g) : one(conv2dGradWeight(g));
+  },
   batchNorm: (n) => bn.batchNorm(bnLayout(n), n.attrs.mode as "eval" | "batch", num(n, "eps")),
   batchNormGradInput: (n) => bn.batchNormGradInput(bnLayout(n), num(n, "eps")),
   batchNormBatchGradInput: (n) => bn.batchNormBatchGradInput(bnLayout(n), num(n, "eps")),

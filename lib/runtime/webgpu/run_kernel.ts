@@ -20,15 +20,29 @@ export class KernelRunner {
     this.device = device;
   }
 
-  /** The compute pipeline of `kernel`, compiled on first use (cached by its code). */
-  async pipeline(kernel: Kernel): Promise<GPUComputePipeline> {
-    const key = kernel.code;
+  /**
+   * The compute pipeline of `kernel`, compiled on first use (cached by its
+   * code and layout): with `bindings` > 0 its layout is that many storage
+   * bindings (as the graph runtime binds a lowering's dispatches), else the
+   * kernel's own ("auto").
+   */
+  async pipeline(kernel: Kernel, bindings = 0): Promise<GPUComputePipeline> {
+    const key = `${bindings}\n${kernel.code}`;
     const hit = this.#pipelines.get(key);
     if (hit) return hit;
     this.device.pushErrorScope("validation");
     const module = this.device.createShaderModule({ code: kernel.code });
+    const layout = bindings === 0 ? "auto" : this.device.createPipelineLayout({
+      bindGroupLayouts: [this.device.createBindGroupLayout({
+        entries: Array.from({ length: bindings }, (_, binding) => ({
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: "storage" as const },
+        })),
+      })],
+    });
     const p = this.device.createComputePipeline({
-      layout: "auto",
+      layout,
       compute: { module, entryPoint: "main" },
     });
     const err = await this.device.popErrorScope();
@@ -48,20 +62,35 @@ export class KernelRunner {
     return b;
   }
 
-  /** Records `repeat` dispatches of `kernel` over `buffers` (bindings 0..n-1) and waits for them. */
-  async dispatch(kernel: Kernel, buffers: readonly GPUBuffer[], repeat = 1): Promise<void> {
-    const p = await this.pipeline(kernel);
-    const bg = this.device.createBindGroup({
-      layout: p.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+  /**
+   * Records `repeat` dispatches of `kernel` over `buffers` (bindings 0..n-1)
+   * and waits for them; a list of kernels (a lowering's dispatches, which
+   * may each use only some of the bindings) runs in order each time.
+   */
+  async dispatch(
+    kernel: Kernel | readonly Kernel[],
+    buffers: readonly GPUBuffer[],
+    repeat = 1,
+  ): Promise<void> {
+    const many = Array.isArray(kernel);
+    const kernels: readonly Kernel[] = many ? kernel : [kernel as Kernel];
+    const steps = await Promise.all(kernels.map(async (k) => {
+      const p = await this.pipeline(k, many ? buffers.length : 0);
+      const bg = this.device.createBindGroup({
+        layout: p.getBindGroupLayout(0),
+        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+      return { k, p, bg };
+    }));
     const enc = this.device.createCommandEncoder();
     for (let r = 0; r < repeat; r++) {
-      const pass = enc.beginComputePass();
-      pass.setPipeline(p);
-      pass.setBindGroup(0, bg);
-      pass.dispatchWorkgroups(...kernel.dispatch);
-      pass.end();
+      for (const { k, p, bg } of steps) {
+        const pass = enc.beginComputePass();
+        pass.setPipeline(p);
+        pass.setBindGroup(0, bg);
+        pass.dispatchWorkgroups(...k.dispatch);
+        pass.end();
+      }
     }
     this.device.queue.submit([enc.finish()]);
     await this.device.queue.onSubmittedWorkDone();
