@@ -32,3 +32,23 @@ Deno.test("schedule: cosine reaches half the rate halfway and nearly 0 at the en
   assert.equal(lrFactor(warm, 9, 110), 1);
   assert.ok(Math.abs(lrFactor(warm, 60, 110) - 0.5) < 1e-12);
 });
+
+Deno.test("schedule: cosine ends at its floor (the smallest factor after warm-up, sin²(π/2s) for s decay steps) and stays there", () => {
+  fc.assert(
+    fc.property(fc.nat(50), fc.integer({ min: 2, max: 400 }), (warmup, total) => {
+      const s: LrSchedule = { kind: "cosine", warmup };
+      const f = Array.from({ length: total }, (_, t) => lrFactor(s, t, total));
+      const w = Math.min(warmup, total - 1), last = f[total - 1], span = total - w;
+      assert.equal(
+        last,
+        Math.min(...f.slice(w)),
+        "the last step has the smallest factor after warm-up",
+      );
+      assert.ok(
+        Math.abs(last - Math.sin(Math.PI / (2 * span)) ** 2) < 1e-12,
+        `${last} (span ${span})`,
+      );
+      for (const t of [total, total + 1, 2 * total]) assert.equal(lrFactor(s, t, total), last);
+    }),
+  );
+});
