@@ -15,7 +15,10 @@
  * 0; the caller places each by its binding offset):
  * - {@linkcode conv2d}: 0 `x`, 1 `wt`, 2 `y`;
  * - {@linkcode conv2dGradInput}: 0 `dy`, 1 `wt`, 2 `dx`; with a base, 0 `dy`, 1 `wt`,
- *   2 `base`, 3 `dx` (`dx = base + ∂x`; `dx` may be bound to `base`'s bytes);
+ *   2 `base`, 3 `dx` (`dx = base + ∂x`; `dx` may be bound to `base`'s bytes); with a
+ *   batch norm scale, `gamma` and `rvar` come right after `wt` (`dy` read times
+ *   `γ/√(σ²+ε)`);
+ * - {@linkcode conv2d} with a {@linkcode ConvEpilogue}: see there;
  * - {@linkcode conv2dGradWeight}: 0 `x`, 1 `dy`, 2 `dw` (`dy` is
  *   `array<vec4<f32>>` when `Wo` is a multiple of 4: same data, read 4 at a time).
  *
@@ -26,7 +29,7 @@
  */
 import type { ConvGeometry } from "../lib/graph/mod.ts";
 import { F32_WEIGHTS, formatSuffix, weightAt, weightDecl, type WeightFormat } from "./weights.ts";
-import { grid, type Kernel } from "./wgsl.ts";
+import { f32, grid, type Kernel } from "./wgsl.ts";
 
 export type { Kernel };
 
@@ -107,6 +110,22 @@ export function conv2dTiling(g: ConvGeometry): ConvTiling {
 }
 
 /**
+ * A batch norm and additions applied where a convolution stores its
+ * output (`conv2dBn`): `((acc − μ)·inv·γ + β) + a₁ + … + a_k` with
+ * `inv = 1/√(σ²+ε)`, as the batch norm and add kernels compute it; each
+ * addend is `full` (the output's shape; it may share the output's bytes,
+ * each invocation reading it only where it writes) or `channel`
+ * (`[N, C, 1, 1]`). Bindings after `wt`: 2 `gamma`, 3 `beta`, 4 `rmean`,
+ * 5 `rvar`, then one per addend, then `y`.
+ */
+export interface ConvEpilogue {
+  /** The batch norm's ε. */
+  readonly eps: number;
+  /** The addends' layouts, in summation order. */
+  readonly addends: readonly ("full" | "channel")[];
+}
+
+/**
  * Forward convolution
  * `y[b,co,oh,ow] = Σ wt[co,c,i,j] · x[b, g·Cin/G + c, oh·sh − ph + i·dh, ow·sw − pw + j·dw]`.
  * Each invocation computes `tm` output channels (of one group) × `tn`
@@ -116,6 +135,7 @@ export function conv2d(
   g: ConvGeometry,
   tiling: ConvTiling = conv2dTiling(g),
   weights: WeightFormat = F32_WEIGHTS,
+  epilogue?: ConvEpilogue,
 ): Kernel {
   const [n, cin, h, w] = g.x;
   const [cout, cinG, kh, kw] = g.w;
@@ -176,14 +196,32 @@ export function conv2d(
     L.push(
       `  let yo${i} = ((b * ${cout}u + grp * ${coutG}u + cl0 + ${i}u) * ${ho}u + oh) * ${wo}u + ow0;`,
     );
+    if (epilogue) {
+      L.push(`  let co${i} = min(grp * ${coutG}u + cl0 + ${i}u, ${cout - 1}u);`);
+      L.push(`  let inv${i} = 1.0f / sqrt(rvar[co${i}] + ${f32(epilogue.eps)});`);
+    }
     for (let j = 0; j < tn; j++) {
       const owOk = owTiles * tn === wo ? "" : ` && ow0 + ${j}u < ${wo}u`;
-      L.push(`  if (live${coOk}${owOk}) { y[yo${i} + ${j}u] = acc${i}_${j}; }`);
+      const k = `yo${i} + ${j}u`;
+      const value = epilogue
+        ? epilogue.addends.reduce(
+          (v, a, q) => `(${v} + a${q}[${a === "full" ? k : `b * ${cout}u + co${i}`}])`,
+          `((acc${i}_${j} - rmean[co${i}]) * inv${i} * gamma[co${i}] + beta[co${i}])`,
+        )
+        : `acc${i}_${j}`;
+      L.push(`  if (live${coOk}${owOk}) { y[${k}] = ${value}; }`);
     }
   }
+  const fused = epilogue
+    ? [
+      ...["gamma", "beta", "rmean", "rvar"].map((s, k) => storage(2 + k, s)),
+      ...epilogue.addends.map((_, q) => storage(6 + q, `a${q}`)),
+    ]
+    : [];
+  const name = epilogue ? `conv2dBn${epilogue.addends.map((a) => a[0]).join("")}` : "conv2d";
   return frame(
-    `conv2d_${tm}x${tn}${formatSuffix(weights)}`,
-    [storage(0, "x"), weightDecl(1, "wt", weights), storage(2, "y")],
+    `${name}_${tm}x${tn}${formatSuffix(weights)}`,
+    [storage(0, "x"), weightDecl(1, "wt", weights), ...fused, storage(2 + fused.length, "y")],
     count,
     wg,
     L,
@@ -218,6 +256,7 @@ export function conv2dGradInput(
   tiling: ConvTiling = conv2dGradInputTiling(g),
   withBase = false,
   weights: WeightFormat = F32_WEIGHTS,
+  scaleEps?: number,
 ): Kernel {
   const [n, cin, h, w] = g.x;
   const [cout, cinG, kh, kw] = g.w;
@@ -257,6 +296,9 @@ export function conv2dGradInput(
   L.push(`  for (var co = grp * ${coutG}u; co < grp * ${coutG}u + ${coutG}u; co = co + 1u) {`);
   L.push(`    let plane = (b * ${cout}u + co) * ${ho * wo}u;`);
   L.push(`    let wc = co * ${cinG * kh * kw}u;`);
+  if (scaleEps !== undefined) {
+    L.push(`    let sc = gamma[co] * (1.0f / sqrt(rvar[co] + ${f32(scaleEps)}));`);
+  }
   if (dh === 1 && sh > 1) {
     // only the rows i ≡ ih + ph (mod sh) reach an output row.
     L.push(`    for (var i = i32((ih + ${ph}u) % ${sh}u); i < ${kh}; i = i + ${sh}) {`);
@@ -270,9 +312,9 @@ export function conv2dGradInput(
   for (let t = 0; t < span; t++) {
     L.push(`      let c${t} = i32(q0) + ${lo + t};`);
     L.push(
-      `      let d${t} = select(0.0f, dy[row + u32(clamp(c${t}, 0, ${
-        wo - 1
-      }))], rowOk && c${t} >= 0 && c${t} < ${wo});`,
+      `      let d${t} = select(0.0f, dy[row + u32(clamp(c${t}, 0, ${wo - 1}))]${
+        scaleEps === undefined ? "" : " * sc"
+      }, rowOk && c${t} >= 0 && c${t} < ${wo});`,
     );
   }
   for (let q = 0; q < kw; q++) {
@@ -308,11 +350,18 @@ export function conv2dGradInput(
       );
     }
   }
+  const scaled = scaleEps === undefined ? [] : [storage(2, "gamma"), storage(3, "rvar")];
+  const at = 2 + scaled.length;
   return frame(
-    `conv2dGradInput${withBase ? "Base" : ""}_${tm}x${tn}${formatSuffix(weights)}`,
-    withBase
-      ? [storage(0, "dy"), weightDecl(1, "wt", weights), storage(2, "base"), storage(3, "dx")]
-      : [storage(0, "dy"), weightDecl(1, "wt", weights), storage(2, "dx")],
+    `conv2dGradInput${scaled.length ? "Scaled" : ""}${withBase ? "Base" : ""}_${tm}x${tn}${
+      formatSuffix(weights)
+    }`,
+    [
+      storage(0, "dy"),
+      weightDecl(1, "wt", weights),
+      ...scaled,
+      ...(withBase ? [storage(at, "base"), storage(at + 1, "dx")] : [storage(at, "dx")]),
+    ],
     count,
     wg,
     L,

@@ -14,7 +14,7 @@
  * ```sh
  * deno task memory [--model mobilenetv2|resnet18|resnet20|resnet50|resnet56] [--method <name>|all]
  *   [--batch 8] [--size 224] [--classes 100] [--optimizer adam|sgd|none] [--json] [--report]
- *   [--svg out.svg] [--frozen-weights f32|f16|u8]
+ *   [--svg out.svg] [--frozen-weights f32|f16|u8] [--fuse on|off]
  * ```
  *
  * `--svg out.svg` also draws each plan (its timeline of live bytes and its
@@ -24,6 +24,13 @@
  * `--frozen-weights f16|u8` stores every frozen conv and linear weight at
  * that precision (u8: per output channel), and the weights column counts
  * the bytes really stored (1 per element plus 8 per channel for u8).
+ *
+ * `--fuse on` (the default) plans each step with frozen eval-mode batch
+ * norms folded into the convolutions (`grad(…, { fuseConvBn: true })`):
+ * forward, a conv's epilogue applies its batch norm and the adds after it
+ * (a block's last conv summing into its shortcut's bytes); backward, a
+ * conv's input gradient reads `dy` scaled by the batch norm. `--fuse off`
+ * plans the unfused graph.
  *
  * Exit codes: 0 success, 2 usage (a flag is unknown or out of range).
  * @module
@@ -105,6 +112,8 @@ export interface MemoryArgs {
   readonly svg?: string;
   /** Storage of the frozen conv and linear weights (`--frozen-weights`, default f32). */
   readonly frozenWeights: ParamStorage;
+  /** Fold frozen batch norms and the adds after them into the convs (`--fuse on|off`, default on). */
+  readonly fuse: boolean;
 }
 
 /** One method's row: the stable memory summary plus what the method trains and stores. */
@@ -130,6 +139,7 @@ const FLAGS = {
   optimizer: { type: "string" },
   svg: { type: "string" },
   "frozen-weights": { type: "string" },
+  fuse: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies FlagSpecs;
 
@@ -146,6 +156,7 @@ const MemoryFlags = z.object({
   optimizer: z.enum(OPTIMIZERS).default("adam"),
   svg: z.string().regex(/\.svg$/i, "must end in .svg").optional(),
   "frozen-weights": z.enum(PARAM_STORAGES).default("f32"),
+  fuse: z.enum(["on", "off"]).default("on"),
   help: z.boolean().default(false),
 }).refine((f) => !(f.json && f.report), {
   path: ["report"],
@@ -156,6 +167,7 @@ const MemoryFlags = z.object({
 export const USAGE = `usage: deno task memory [--model ${Object.keys(MODELS).join("|")}]
   [--method <name>|all] [--batch 8] [--size <px>] [--classes 100]
   [--optimizer adam|sgd|none] [--json] [--report] [--svg out.svg] [--frozen-weights f32|f16|u8]
+  [--fuse on|off]
   --svg draws each plan; with --method all, one file per method: out-<method>.svg
 ${EXIT_CODES_HELP}`;
 
@@ -178,6 +190,7 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryArgs {
     optimizer: f.optimizer,
     svg: f.svg,
     frozenWeights: f["frozen-weights"],
+    fuse: f.fuse === "on",
   };
 }
 
@@ -189,7 +202,7 @@ export function parseMemoryArgs(argv: readonly string[]): MemoryArgs {
 export function memoryRow(
   a:
     & Pick<MemoryArgs, "model" | "batch" | "size" | "classes" | "optimizer">
-    & Partial<Pick<MemoryArgs, "frozenWeights">>,
+    & Partial<Pick<MemoryArgs, "frozenWeights" | "fuse">>,
   method: MethodName,
 ): { row: MemoryRow; plan: Plan; report: () => string } {
   const m = METHODS[method]();
@@ -200,7 +213,7 @@ export function memoryRow(
     classes: a.classes,
   });
   const [loss] = withFrozenStorage([classificationLoss(model)], a.frozenWeights ?? "f32");
-  const g = grad(loss);
+  const g = grad(loss, { fuseConvBn: a.fuse ?? true });
   // The learning rate does not change the plan's bytes.
   const plan = a.optimizer === "none"
     ? planGraph(g, CPU_TARGET)

@@ -61,18 +61,38 @@ function gpuTest(name: string, fn: () => Promise<void>): void {
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 }
 
-for (const method of ["finetune", "da3", "lastlayer"] as MethodName[]) {
+const CASES: [MethodName, boolean][] = [
+  ["finetune", false],
+  ["da3", false],
+  ["lastlayer", false],
+  ["da3", true],
+];
+for (const [method, fuseConvBn] of CASES) {
   gpuTest(
-    `ResNet-20 (${method}) on WebGPU: value buffers are the plan's arena and gradients`,
+    `ResNet-20 (${method}${
+      fuseConvBn ? ", conv→BN fused" : ""
+    }) on WebGPU: value buffers are the plan's arena and gradients`,
     async () => {
       const log: Created[] = [];
       const { device } = await requestDevice();
       const rt = await createWebGpuRuntime({ device: recording(device, log) });
-      const g = grad(classificationLoss(
-        resnet20({ adaptor: METHODS[method]().adaptor, batch: 2, size: 8, classes: 3 }),
-      ));
+      const g = grad(
+        classificationLoss(
+          resnet20({ adaptor: METHODS[method]().adaptor, batch: 2, size: 8, classes: 3 }),
+        ),
+        { fuseConvBn },
+      );
       const plan: Plan = planGraph(g, rt.target);
       const feeds = randomFeeds(g.graph, 3);
+      if (fuseConvBn) {
+        // Batch norms and adaptors away from identity and zero, so the fused epilogue shows.
+        let k = 0;
+        for (const [name, v] of feeds.params) {
+          if (!(v instanceof Float32Array)) continue;
+          const variance = name.endsWith("running_var");
+          v.forEach((_, i) => (v[i] = variance ? 0.5 + (k++ % 7) / 7 : Math.sin(k++) / 2));
+        }
+      }
       const gpu = await rt.execute(plan, feeds);
       const values = valueBuffers(log);
       const arenas = values.filter((b) => b.label === "da3 arena");

@@ -12,6 +12,7 @@ import {
   conv2dGradInput,
   convAttrs,
   convGeometryOf,
+  gradInputParts,
   isDepthwise,
   rewrite,
   type Tensor,
@@ -39,7 +40,7 @@ export function accumulateConvGrads(
   for (const o of outputs) readers.set(o, (readers.get(o) ?? 0) + 1);
   // Decided on the original nodes: the rewritten ones are fresh objects.
   const sole = (x: Tensor) =>
-    x.op === "conv2dGradInput" && x.inputs.length === 2 && readers.get(x) === 1 &&
+    x.op === "conv2dGradInput" && !gradInputParts(x).base && readers.get(x) === 1 &&
     !isDepthwise(convGeometryOf(x));
   return rewrite(outputs, (n, inputs) => {
     if (n.op !== "add" || keep.has(n) || n.dtype !== "f32") return undefined;
@@ -49,7 +50,7 @@ export function accumulateConvGrads(
     const k = sole(n.inputs[1]) ? 1 : sole(n.inputs[0]) ? 0 : -1;
     if (k < 0) return undefined;
     const conv = inputs[k], base = inputs[1 - k];
-    const [dy, w] = conv.inputs;
-    return conv2dGradInput(dy, w, convAttrs(conv), conv.shape, base);
+    const { dy, w, scale } = gradInputParts(conv);
+    return conv2dGradInput(dy, w, convAttrs(conv), conv.shape, base, scale);
   });
 }

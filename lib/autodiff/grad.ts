@@ -7,6 +7,7 @@ import {
   add,
   byteSize,
   fill,
+  fuseConvBn,
   type Graph,
   graph,
   GraphError,
@@ -62,6 +63,13 @@ export interface GradOptions {
    * buffer ({@linkcode accumulateConvGrads}; default true).
    */
   readonly accumulateConvGrads?: boolean;
+  /**
+   * Fold frozen eval-mode batch norms and the adds after them into the
+   * convolutions, forward and backward ({@linkcode fuseConvBn}; default
+   * false). The result's `loss` and kept values are then the rewritten
+   * nodes (`graph.outputs` keeps its order: loss, kept values, gradients).
+   */
+  readonly fuseConvBn?: boolean;
 }
 
 /**
@@ -111,13 +119,16 @@ export function grad(loss: Tensor, options: GradOptions = {}): GradResult {
   const fwd = new Set(forward);
   const fused = options.fuseBroadcasts ?? true ? fuseBroadcastAdds(raw, fwd) : raw;
   const summed = options.accumulateConvGrads ?? true ? accumulateConvGrads(fused, fwd) : fused;
+  const kept = options.keep ?? [];
+  const all = [loss, ...kept, ...summed];
+  const outs = options.fuseConvBn ? fuseConvBn(all) : all;
   const grads = new Map<Tensor, Tensor>();
-  wrt.forEach((p, i) => grads.set(p, summed[i]));
-  const g = graph(loss, ...(options.keep ?? []), ...grads.values());
+  wrt.forEach((p, i) => grads.set(p, outs[1 + kept.length + i]));
+  const g = graph(...outs);
   const backward = dependents(g.nodes, seed);
   const saved = savedSet(g.nodes, backward);
   return {
-    loss,
+    loss: outs[0],
     grads,
     graph: g,
     backward,

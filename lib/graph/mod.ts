@@ -44,11 +44,20 @@ export {
   type ConvGeometry,
   convGeometry,
   convGeometryOf,
+  gradInputParts,
+  type GradInputScale,
   isDepthwise,
   type Pair,
   pair,
   windowOut,
 } from "./ops/conv2d.ts";
+export {
+  conv2dBn,
+  CONV_BN_FIXED_INPUTS,
+  epilogueAddends,
+  isEpilogueAddend,
+} from "./ops/conv2d_bn.ts";
+export { fuseConvBn } from "./fuse_conv_bn.ts";
 export { batchNorm, type BatchNormOptions, type BatchNormParams } from "./ops/batch_norm.ts";
 export { relu, reluGrad, reluMask } from "./ops/relu.ts";
 export { relu6, relu6Mask } from "./ops/relu6.ts";

@@ -22,6 +22,8 @@ export const OP_NAMES = [
   "conv2d",
   "conv2dGradInput",
   "conv2dGradWeight",
+  // conv2d_bn.ts
+  "conv2dBn",
   // batch_norm.ts
   "batchNorm",
   "batchNormGradInput",

@@ -52,6 +52,7 @@ export function storedBytes(t: Tensor): number {
  */
 export const QUANTIZED_READS: Readonly<Partial<Record<string, readonly number[]>>> = {
   conv2d: [1],
+  conv2dBn: [1],
   conv2dGradInput: [1],
   matmul: [0, 1],
 };

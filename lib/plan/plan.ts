@@ -18,6 +18,7 @@ import { inPlaceCandidates } from "./in_place.ts";
 import { lifetimes } from "./lifetimes.ts";
 import { lowerBound } from "./lower_bound.ts";
 import { hoistUpdates, scheduleGraph } from "./schedule.ts";
+import { refineOrder } from "./refine.ts";
 import {
   CPU_TARGET,
   type Interval,
@@ -53,6 +54,63 @@ function nameOf(n: Tensor, i: number, gradOf: ReadonlyMap<Tensor, Tensor>): stri
 function root(parent: number[], i: number): number {
   while (parent[i] !== i) i = parent[i] = parent[parent[i]];
   return i;
+}
+
+/** What {@linkcode slotLayout} needs besides the order. */
+interface LayoutFacts {
+  readonly index: ReadonlyMap<Tensor, number>;
+  readonly keep: ReadonlySet<Tensor>;
+  readonly inArena: readonly boolean[];
+  readonly bytes: readonly number[];
+  readonly inPlace: boolean;
+}
+
+/**
+ * For an order: each value's first and last step, the in-place choices (an
+ * output takes an input's bytes when this op reads it last) and one
+ * interval per slot (a chain of in-place values shares one slot).
+ */
+function slotLayout(order: readonly Tensor[], f: LayoutFacts) {
+  const { index, keep, inArena, bytes } = f;
+  const life = lifetimes(order, keep);
+  const end = order.length - 1;
+  const nodes = [...index.keys()];
+  const first = nodes.map((n) => life.get(n)?.firstWrite ?? 0);
+  const last = nodes.map((n) => life.get(n)?.lastRead ?? end);
+  const parent = nodes.map((_, i) => i);
+  const inPlaceOf = new Map<number, number>();
+  if (f.inPlace) {
+    order.forEach((n, s) => {
+      const v = index.get(n)!;
+      if (!inArena[v]) return;
+      for (const k of inPlaceCandidates(n)) {
+        const u = index.get(n.inputs[k])!;
+        if (inArena[u] && last[u] === s && first[u] < s && !keep.has(n.inputs[k])) {
+          inPlaceOf.set(v, u);
+          parent[v] = root(parent, u);
+          return;
+        }
+      }
+    });
+  }
+  const slotOf = new Map<number, number>();
+  const slots: { size: number; first: number; last: number }[] = [];
+  nodes.forEach((_, i) => {
+    if (!inArena[i]) return;
+    const r = root(parent, i);
+    let k = slotOf.get(r);
+    if (k === undefined) {
+      k = slots.length;
+      slotOf.set(r, k);
+      slots.push({ size: bytes[i], first: first[i], last: last[i] });
+    }
+    const slot = slots[k];
+    slot.size = Math.max(slot.size, bytes[i]);
+    slot.first = Math.min(slot.first, first[i]);
+    slot.last = Math.max(slot.last, last[i]);
+    slotOf.set(i, k);
+  });
+  return { first, last, inPlaceOf, slotOf, slots };
 }
 
 /**
@@ -110,9 +168,6 @@ export function planGraph(
   const updates = g.nodes.filter(isUpdate);
 
   const schedule = scheduleGraph(g, { persistent: new Set([...persistent, ...updates]) });
-  const order = hoistUpdates(schedule.order);
-  const life = lifetimes(order, keep);
-  const end = order.length - 1;
   const index = new Map<Tensor, number>();
   g.nodes.forEach((n, i) => index.set(n, i));
 
@@ -136,45 +191,15 @@ export function planGraph(
   );
   // Parameters count the bytes of their storage (f16: 2 per element, u8: 1 plus scales).
   const bytes = g.nodes.map(storedBytes);
-  const first = g.nodes.map((n) => life.get(n)?.firstWrite ?? 0);
-  const last = g.nodes.map((n) => life.get(n)?.lastRead ?? end);
-
-  // In-place: an output takes an input's bytes when this op reads it last.
-  const parent = g.nodes.map((_, i) => i);
-  const inPlaceOf = new Map<number, number>();
-  if (options.inPlace ?? true) {
-    order.forEach((n, s) => {
-      const v = index.get(n)!;
-      if (!inArena[v]) return;
-      for (const k of inPlaceCandidates(n)) {
-        const u = index.get(n.inputs[k])!;
-        if (inArena[u] && last[u] === s && first[u] < s && !keep.has(n.inputs[k])) {
-          inPlaceOf.set(v, u);
-          parent[v] = root(parent, u);
-          return;
-        }
-      }
-    });
-  }
-
-  // One interval per slot (a chain of in-place values shares one slot).
-  const slotOf = new Map<number, number>();
-  const slots: { size: number; first: number; last: number }[] = [];
-  g.nodes.forEach((_, i) => {
-    if (!inArena[i]) return;
-    const r = root(parent, i);
-    let k = slotOf.get(r);
-    if (k === undefined) {
-      k = slots.length;
-      slotOf.set(r, k);
-      slots.push({ size: bytes[i], first: first[i], last: last[i] });
-    }
-    const slot = slots[k];
-    slot.size = Math.max(slot.size, bytes[i]);
-    slot.first = Math.min(slot.first, first[i]);
-    slot.last = Math.max(slot.last, last[i]);
-    slotOf.set(i, k);
-  });
+  const layout = (order: readonly Tensor[]) =>
+    slotLayout(order, { index, keep, inArena, bytes, inPlace: options.inPlace ?? true });
+  const order = refineOrder(
+    hoistUpdates(schedule.order),
+    (o) => lowerBound(layout(o).slots).bytes,
+    (n) => (inArena[index.get(n)!] ? bytes[index.get(n)!] : 0),
+  );
+  const { first, last, inPlaceOf, slotOf, slots } = layout(order);
+  const end = order.length - 1;
   const intervals: Interval[] = slots;
   const assignment = assignOffsets(intervals, { alignment });
   const bound = lowerBound(intervals);

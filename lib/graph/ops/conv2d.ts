@@ -149,9 +149,25 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
 }
 
 /**
+ * An eval-mode batch norm's input-gradient scale `γ/√(σ²+ε)` that a conv's
+ * input gradient applies to `dy` as it reads it: the conv then computes the
+ * input gradient of `dy · γ/√(σ²+ε)` without that product in memory.
+ */
+export interface GradInputScale {
+  /** The batch norm's γ, `[Cout]`. */
+  readonly gamma: Tensor;
+  /** Its running variance, `[Cout]`. */
+  readonly variance: Tensor;
+  /** Its ε. */
+  readonly eps: number;
+}
+
+/**
  * Gradient of a conv's input from its output gradient and weights; with
  * `base` (of the input's shape), `base + ∂x`: the gradients of a fork summed
- * into one buffer, which the planner may compute in place of `base`.
+ * into one buffer, which the planner may compute in place of `base`. With
+ * `scale`, `dy` is read multiplied by a batch norm's per-channel scale
+ * (inputs `[dy, w, γ, σ², base?]`, attribute `bnEps`).
  */
 export function conv2dGradInput(
   dy: Tensor,
@@ -159,6 +175,7 @@ export function conv2dGradInput(
   attrs: ConvAttrs,
   xShape: Shape,
   base?: Tensor,
+  scale?: GradInputScale,
 ): Tensor {
   if (base && (base.dtype !== "f32" || showShape(base.shape) !== showShape(xShape))) {
     throw new ShapeError(
@@ -166,7 +183,23 @@ export function conv2dGradInput(
       `base ${base.dtype}${showShape(base.shape)} must be f32${showShape(xShape)}`,
     );
   }
-  return node("conv2dGradInput", base ? [dy, w, base] : [dy, w], xShape, { ...attrs });
+  const { stride, padding, dilation, groups } = attrs;
+  const a = { stride, padding, dilation, groups };
+  const inputs = [dy, w, ...(scale ? [scale.gamma, scale.variance] : []), ...(base ? [base] : [])];
+  return node("conv2dGradInput", inputs, xShape, scale ? { ...a, bnEps: scale.eps } : a);
+}
+
+/** The operands of a `conv2dGradInput` node: `dy`, `w`, and its optional scale and base. */
+export function gradInputParts(
+  n: Tensor,
+): { dy: Tensor; w: Tensor; scale?: GradInputScale; base?: Tensor } {
+  const [dy, w] = n.inputs;
+  const eps = n.attrs.bnEps;
+  const scale = typeof eps === "number"
+    ? { gamma: n.inputs[2], variance: n.inputs[3], eps }
+    : undefined;
+  const base = n.inputs.length === (scale ? 5 : 3) ? n.inputs[n.inputs.length - 1] : undefined;
+  return { dy, w, ...(scale ? { scale } : {}), ...(base ? { base } : {}) };
 }
 
 /** Gradient of a conv's weights from its input and output gradient. */
@@ -197,8 +230,8 @@ export const CONV2D_OPS = {
     build: conv2dGradInput,
     backward: null,
     flops: (n) => convFlops(convGeometryOf(n)),
-    // With a base (third input), the sum may overwrite the base.
-    inPlace: (n) => (n.inputs.length === 3 ? [2] : NOT_IN_PLACE),
+    // With a base (last input), the sum may overwrite the base.
+    inPlace: (n) => (gradInputParts(n).base ? [n.inputs.length - 1] : NOT_IN_PLACE),
     perSample: true,
   },
   conv2dGradWeight: {

@@ -11,6 +11,7 @@ import { BATCH_NORM_OPS } from "./batch_norm.ts";
 import { BINARIZE_OPS } from "./binarize.ts";
 import { BROADCAST_OPS } from "./broadcast.ts";
 import { CONV2D_OPS } from "./conv2d.ts";
+import { CONV2D_BN_OPS } from "./conv2d_bn.ts";
 import { LOSS_OPS } from "./loss.ts";
 import { MATMUL_OPS } from "./matmul.ts";
 import { OPTIM_OPS } from "./optim.ts";
@@ -29,6 +30,7 @@ export const OPS: { readonly [K in OpName]: OpDef } = {
   ...SOURCE_OPS,
   ...BROADCAST_OPS,
   ...CONV2D_OPS,
+  ...CONV2D_BN_OPS,
   ...BATCH_NORM_OPS,
   ...RELU_OPS,
   ...RELU6_OPS,

@@ -6,6 +6,8 @@
  */
 import {
   convGeometryOf,
+  epilogueAddends,
+  gradInputParts,
   numel,
   type OpName,
   type Pads,
@@ -70,13 +72,27 @@ function conv2dLowering(n: Tensor): Lowering {
   return one(conv2d(g, undefined, w));
 }
 
-/** A conv's input gradient (with a base when it has a third input), depthwise or general. */
+/**
+ * A conv's input gradient (with a base when it has one), depthwise or
+ * general; one that reads `dy` scaled by a batch norm takes the general kernel.
+ */
 function conv2dGradInputLowering(n: Tensor): Lowering {
   const g = convGeometryOf(n);
   const w = weightFormat(n.inputs[1]);
-  const base = n.inputs.length === 3;
-  if (depthwise.isDepthwise(g)) return one(depthwise.depthwiseGradInput(g, undefined, base, w));
-  return one(conv2dGradInput(g, undefined, base, w));
+  const { base, scale } = gradInputParts(n);
+  if (depthwise.isDepthwise(g) && !scale) {
+    return one(depthwise.depthwiseGradInput(g, undefined, !!base, w));
+  }
+  return one(conv2dGradInput(g, undefined, !!base, w, scale?.eps));
+}
+
+/** A conv with a batch norm and addends in its epilogue: the general kernel, any groups. */
+function conv2dBnLowering(n: Tensor): Lowering {
+  const addends = epilogueAddends(n).map((a) =>
+    numel(a.shape) === numel(n.shape) ? "full" as const : "channel" as const
+  );
+  const epilogue = { eps: num(n, "eps"), addends };
+  return one(conv2d(convGeometryOf(n), undefined, weightFormat(n.inputs[1]), epilogue));
 }
 
 /**
@@ -94,6 +110,7 @@ export const LOWERINGS = {
   broadcastTo: (n) => one(broadcast.broadcastTo(n.inputs[0].shape, n.shape, num(n, "scale"))),
   conv2d: conv2dLowering,
   conv2dGradInput: conv2dGradInputLowering,
+  conv2dBn: conv2dBnLowering,
   conv2dGradWeight: (n) => {
     const g = convGeometryOf(n);
     return depthwise.isDepthwise(g) ? depthwise.depthwiseGradWeight(g) : one(conv2dGradWeight(g));

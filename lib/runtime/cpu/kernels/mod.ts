@@ -7,6 +7,7 @@ import type { CpuKernel } from "./kernel.ts";
 import * as batchNorm from "./batch_norm.ts";
 import * as broadcast from "./broadcast.ts";
 import * as conv from "./conv2d.ts";
+import * as fused from "./conv2d_bn.ts";
 import * as elementwise from "./elementwise.ts";
 import * as loss from "./loss.ts";
 import * as matmul from "./matmul.ts";
@@ -40,8 +41,9 @@ export const CPU_KERNELS = {
   sigmoid: elementwise.sigmoid,
   sigmoidGrad: elementwise.sigmoidGrad,
   conv2d: conv.conv2d,
-  conv2dGradInput: conv.conv2dGradInput,
+  conv2dGradInput: fused.conv2dGradInput,
   conv2dGradWeight: conv.conv2dGradWeight,
+  conv2dBn: fused.conv2dBn,
   batchNorm: batchNorm.batchNorm,
   batchNormGradInput: batchNorm.batchNormGradInput,
   batchNormBatchGradInput: batchNorm.batchNormBatchGradInput,
