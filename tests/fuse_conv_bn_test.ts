@@ -157,7 +157,8 @@ Deno.test("random conv→BN chains: fused losses and gradients are bit-identical
       const fused = grad(loss, { fuseConvBn: true });
       assert.ok(fused.graph.nodes.some((n) => n.op === "conv2dBn"), "the pair is fused");
       const scaled = fused.graph.nodes.filter((n) => n.op === "conv2dGradInput" && n.attrs.bnEps);
-      assert.equal(scaled.length, 1, "the input gradient reads dy scaled");
+      // A trainable conv's weight gradient reads dy·γ/√(σ²+ε) too: then it is stored once.
+      assert.equal(scaled.length, c.trainableConv ? 0 : 1, "the input gradient reads dy scaled");
       await sameBits(fused, plain, c.seed, JSON.stringify(c));
     }),
     { numRuns: 60 },
