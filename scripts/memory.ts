@@ -21,9 +21,12 @@
  * arena, see `planPicture`): one method writes `out.svg`; `--method all`
  * writes one file per method, `out-<method>.svg`.
  *
- * `--frozen-weights f16|u8` stores every frozen conv and linear weight at
- * that precision (u8: per output channel), and the weights column counts
- * the bytes really stored (1 per element plus 8 per channel for u8).
+ * `--frozen-weights f32|f16|u8` (default u8, the convention of TinyTL and
+ * of DA³'s authors) stores every frozen conv and linear weight at that
+ * precision (u8: per output channel) where its op reads it packed, and the
+ * weights column counts the bytes really stored (1 per element plus 8 per
+ * channel for u8). Trainable weights (all of fine-tuning's) stay fp32; the
+ * `frozen MB`, `frozen as` and `trainable MB` columns say which is which.
  *
  * `--fuse on` (the default) plans each step with frozen eval-mode batch
  * norms folded into the convolutions (`grad(…, { fuseConvBn: true })`):
@@ -46,6 +49,7 @@ import {
   PARAM_STORAGES,
   params,
   type ParamStorage,
+  storageOf,
   withFrozenStorage,
 } from "../lib/graph/mod.ts";
 import { type MethodName, METHODS, perDomainBytes } from "../lib/adapt/mod.ts";
@@ -126,6 +130,36 @@ export interface MemoryRow extends MemorySummary {
   readonly flopsPerStep: number;
   /** TinyTL's accounting: saved activations (masks at 1 bit) + parameters, frozen at 8 bit. */
   readonly tinyTLConventionBytes: number;
+  /** Bytes of the frozen parameters, each at its stored precision (part of `weightBytes`). */
+  readonly frozenBytes: number;
+  /** Bytes of the trainable parameters, fp32 (the rest of `weightBytes`). */
+  readonly trainableWeightBytes: number;
+  /**
+   * How the frozen conv and linear weights are stored: `u8`, `f16`, `fp32`,
+   * several joined by `/` (a method whose ops read some weights as fp32),
+   * or `-` when none is frozen.
+   */
+  readonly frozenStorage: string;
+}
+
+/** The frozen/trainable split of a plan's parameters and the storages of its frozen weights. */
+export function weightSplit(
+  plan: Plan,
+): Pick<MemoryRow, "frozenBytes" | "trainableWeightBytes" | "frozenStorage"> {
+  let frozenBytes = 0, trainableWeightBytes = 0;
+  const storages = new Set<string>();
+  for (const v of plan.values) {
+    if (v.category !== "weight") continue;
+    const t = plan.tensors[v.index];
+    if (isTrainable(t)) {
+      trainableWeightBytes += v.bytes;
+      continue;
+    }
+    frozenBytes += v.bytes;
+    if (t.shape.length >= 2) storages.add(storageOf(t) === "f32" ? "fp32" : storageOf(t));
+  }
+  const order = ["u8", "f16", "fp32"].filter((s) => storages.has(s));
+  return { frozenBytes, trainableWeightBytes, frozenStorage: order.join("/") || "-" };
 }
 
 const FLAGS = {
@@ -155,7 +189,7 @@ const MemoryFlags = z.object({
   classes: positiveInt().default(100),
   optimizer: z.enum(OPTIMIZERS).default("adam"),
   svg: z.string().regex(/\.svg$/i, "must end in .svg").optional(),
-  "frozen-weights": z.enum(PARAM_STORAGES).default("f32"),
+  "frozen-weights": z.enum(PARAM_STORAGES).default("u8"),
   fuse: z.enum(["on", "off"]).default("on"),
   help: z.boolean().default(false),
 }).refine((f) => !(f.json && f.report), {
@@ -231,6 +265,7 @@ export function memoryRow(
       perDomainBytes: perDomainBytes(g.graph, m),
       flopsPerStep: graphFlops(g.graph),
       tinyTLConventionBytes: tinyTLConventionBytes(g),
+      ...weightSplit(plan),
     },
     plan,
     report: () => `== ${a.model} ${method}\n${planReport(plan).text}`,
@@ -303,6 +338,9 @@ export function formatTable(rows: readonly MemoryRow[], reference: MemoryRow): s
     "arena MB",
     "bound MB",
     "weights MB",
+    "frozen MB",
+    "frozen as",
+    "trainable MB",
     "grads MB",
     "optim MB",
     "total MB",
@@ -321,6 +359,11 @@ export function formatTable(rows: readonly MemoryRow[], reference: MemoryRow): s
       r.arenaBytes,
       r.lowerBoundBytes,
       r.weightBytes,
+      r.frozenBytes,
+    ].map(megabytes),
+    r.frozenStorage,
+    ...[
+      r.trainableWeightBytes,
       r.gradientBytes,
       r.optimizerBytes,
       r.totalBytes,
@@ -344,8 +387,9 @@ export function tableTitle(
     & Partial<Pick<MemoryArgs, "frozenWeights">>,
   size: number,
 ): string {
-  const frozen = a.frozenWeights && a.frozenWeights !== "f32"
-    ? `, frozen conv/linear weights ${a.frozenWeights}`
+  const frozen = a.frozenWeights
+    ? `, frozen conv/linear weights ${a.frozenWeights === "f32" ? "fp32" : a.frozenWeights}` +
+      " where the op reads them packed (frozen as), trainable weights fp32"
     : "";
   return `${a.model}, batch ${a.batch}, ${size}×${size}, ${a.classes} classes, ` +
     `optimizer ${a.optimizer}, fp32${frozen}; MB = 10^6 bytes; ft/x = fine-tuning ÷ method`;

@@ -44,6 +44,8 @@ function assertConsistent(row: Record<string, unknown>, method: string): void {
   assert.ok(n("arenaBytes") >= n("lowerBoundBytes"), `${method}: arena below its lower bound`);
   // The optimizer runs in the plan: gradients live in the arena, its state is persistent.
   assert.ok(n("weightBytes") > 0 && n("gradientBytes") === 0 && n("optimizerBytes") > 0);
+  assert.equal(n("weightBytes"), n("frozenBytes") + n("trainableWeightBytes"));
+  assert.equal(n("optimizerBytes"), 2 * n("trainableWeightBytes"), "Adam: two fp32 moments");
 }
 
 Deno.test("CLI --json, one method: the same object with or without a leading --", async () => {
@@ -170,6 +172,9 @@ const row = (method: string, total: number, saved: number): MemoryRow => ({
   perDomainBytes: 3_000_000,
   flopsPerStep: total * 10,
   tinyTLConventionBytes: saved + total / 8,
+  frozenBytes: total / 5,
+  trainableWeightBytes: total / 20,
+  frozenStorage: method === "finetune" ? "-" : "u8",
 });
 
 Deno.test("formatTable, times, count, tableTitle and memoryJson are plain functions of their input", () => {
@@ -187,6 +192,9 @@ Deno.test("formatTable, times, count, tableTitle and memoryJson are plain functi
     /^finetune\s+1,234,567\s+3\.00\s+40\.00\s+50\.00\s+25\.00 .* 100\.00\s+1\.00×\s+1\.00×\s+1\.00\s+1\.00×\s+52\.50$/,
   );
   assert.match(b, /^da3\s+.* 20\.00\s+5\.00×\s+40\.00×\s+0\.20\s+5\.00×\s+3\.50$/);
+  assert.match(head, /weights MB\s+frozen MB\s+frozen as\s+trainable MB\s+grads MB/);
+  assert.match(a, / 25\.00\s+20\.00\s+-\s+5\.00 /, "finetune: nothing frozen");
+  assert.match(b, / 4\.00\s+u8\s+1\.00 /);
   assert.equal(new Set(text.split("\n").map((l) => l.length)).size, 1, "aligned columns");
   assert.equal(times(10, 4), "2.50×");
   assert.equal(count(25557032), "25,557,032");

@@ -31,8 +31,8 @@ Deno.test("memory --frozen-weights u8|f16: DA³'s weights shrink by exactly the 
   assert.deepEqual(row("u8", "finetune"), row("f32", "finetune"));
 });
 
-Deno.test("memory --frozen-weights: parsed, defaults to f32, named in the title, a bad value names the allowed ones", () => {
-  assert.equal(parseMemoryArgs([]).frozenWeights, "f32");
+Deno.test("memory --frozen-weights: parsed, defaults to u8, named in the title, a bad value names the allowed ones", () => {
+  assert.equal(parseMemoryArgs([]).frozenWeights, "u8");
   assert.equal(parseMemoryArgs(["--frozen-weights", "u8"]).frozenWeights, "u8");
   assert.throws(
     () => parseMemoryArgs(["--frozen-weights", "u4"]),
@@ -42,7 +42,10 @@ Deno.test("memory --frozen-weights: parsed, defaults to f32, named in the title,
   );
   assert.match(
     tableTitle({ ...base, frozenWeights: "u8" }, 32),
-    /fp32, frozen conv\/linear weights u8;/,
+    /fp32, frozen conv\/linear weights u8 where the op reads them packed \(frozen as\), trainable weights fp32;/,
   );
-  assert.doesNotMatch(tableTitle({ ...base, frozenWeights: "f32" }, 32), /frozen/);
+  assert.match(
+    tableTitle({ ...base, frozenWeights: "f32" }, 32),
+    /frozen conv\/linear weights fp32/,
+  );
 });
