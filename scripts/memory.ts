@@ -279,12 +279,15 @@ export function svgPath(svg: string, method: MethodName, single: boolean): strin
 
 /** The heading of a method's picture. */
 export function pictureTitle(
-  a: Pick<MemoryArgs, "model" | "batch" | "classes" | "optimizer">,
+  a:
+    & Pick<MemoryArgs, "model" | "batch" | "classes" | "optimizer">
+    & Partial<Pick<MemoryArgs, "frozenWeights">>,
   method: MethodName,
   size: number,
 ): string {
+  const frozen = a.frozenWeights ? `, frozen weights ${a.frozenWeights}` : "";
   return `${a.model} ${method}: one training step, batch ${a.batch}, ${size}×${size}, ` +
-    `${a.classes} classes, optimizer ${a.optimizer}, fp32`;
+    `${a.classes} classes, optimizer ${a.optimizer}, fp32${frozen}`;
 }
 
 /** Writes each requested method's picture; returns the paths written. */
