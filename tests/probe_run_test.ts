@@ -10,7 +10,7 @@ import { planGraph } from "../lib/plan/mod.ts";
 import { hashParams, loadCheckpoint } from "../lib/io/checkpoint.ts";
 import { parseTrainConfig } from "../lib/train/config.ts";
 import { evaluate, methodGraphs, trainDomain } from "../lib/train/domain.ts";
-import { extractFeatures, featuresGraph, probeFitBytes } from "../lib/train/probe.ts";
+import { extractFeatures, featuresGraph, fitProbeMemo, probeFitBytes } from "../lib/train/probe.ts";
 import { fitProbe } from "../lib/train/probe_cv.ts";
 import { trainProbe } from "../lib/train/probe_run.ts";
 import { fitAndValidation } from "../lib/train/run.ts";
@@ -145,4 +145,21 @@ Deno.test("a run fits on the examples left after the validation split, --limit o
   const whole = fitAndValidation(split.train, parseTrainConfig({}));
   assert.equal(whole.fit.labels.length, 800);
   assert.deepEqual(whole.validation.labels, validation.labels, "--limit leaves validation alone");
+});
+
+Deno.test("the probe fit is memoised on its features, labels and options", () => {
+  const n = 40, d = 3;
+  const x = Float64Array.from(
+    { length: n * d },
+    (_, i) => Math.sin(i * 1.7) + (i % d === 0 ? (Math.floor(i / d) % 2) * 3 : 0),
+  );
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % 2);
+  const f = { x, n, d };
+  const a = fitProbeMemo(f, labels, { classes: 2, seed: 0 });
+  assert.equal(fitProbeMemo({ x: x.slice(), n, d }, labels.slice(), { classes: 2, seed: 0 }), a);
+  const moved = x.slice();
+  moved[5] += 1e-9;
+  assert.notEqual(fitProbeMemo({ x: moved, n, d }, labels, { classes: 2, seed: 0 }), a);
+  assert.notEqual(fitProbeMemo(f, labels, { classes: 2, seed: 1 }), a);
+  assert.deepEqual(fitProbeMemo(f, labels, { classes: 2, seed: 0 }).head, a.head);
 });

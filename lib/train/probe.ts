@@ -124,6 +124,40 @@ export interface ProbeHead {
   readonly fitMs: number;
 }
 
+/** Fits already computed: the same features, labels and options give the same probe. */
+const fitted = new Map<string, FittedProbe>();
+const FITS_KEPT = 32;
+
+/** Two 32-bit multiplicative digests (FNV-1a and a Murmur constant) of the features, labels and options: the memo's key. */
+function fitKey(f: Features, labels: Uint8Array, options: ProbeOptions): string {
+  let a = 0x811c9dc5, b = 0x9747b28c;
+  const mix = (bytes: Uint8Array) => {
+    for (let i = 0; i < bytes.length; i++) {
+      a = Math.imul(a ^ bytes[i], 0x01000193);
+      b = Math.imul(b ^ bytes[i], 0x5bd1e995);
+    }
+  };
+  mix(new Uint8Array(f.x.buffer, f.x.byteOffset, f.n * f.d * 8));
+  mix(labels);
+  const hex = (v: number) => (v >>> 0).toString(16).padStart(8, "0");
+  return `${f.n}x${f.d}:${hex(a)}${hex(b)}:${JSON.stringify(options)}`;
+}
+
+/**
+ * {@linkcode fitProbe}, memoised: the methods of one run that warm-start
+ * their heads from the probe (`--head-init probe`) and the probe itself
+ * share one fit per domain when their initial features are equal.
+ */
+export function fitProbeMemo(f: Features, labels: Uint8Array, options: ProbeOptions): FittedProbe {
+  const key = fitKey(f, labels, options);
+  const hit = fitted.get(key);
+  if (hit) return hit;
+  const probe = fitProbe(f, labels, options);
+  if (fitted.size >= FITS_KEPT) fitted.delete(fitted.keys().next().value!);
+  fitted.set(key, probe);
+  return probe;
+}
+
 /** Computes the features of `job.train` and fits the probe head on them. */
 export async function fitProbeHead(job: ProbeHeadJob): Promise<ProbeHead> {
   const classes = job.train.classes.length;
@@ -134,7 +168,7 @@ export async function fitProbeHead(job: ProbeHeadJob): Promise<ProbeHead> {
   const f = await extractFeatures(job.runtime, plan, params, job.train, job.stats);
   const batchesRun = Math.ceil(job.train.labels.length / g.outputs[0].shape[0]);
   const t1 = performance.now();
-  const probe = fitProbe(f, job.train.labels, { ...job.options, classes, seed: job.seed });
+  const probe = fitProbeMemo(f, job.train.labels, { ...job.options, classes, seed: job.seed });
   const fitMs = performance.now() - t1;
   return {
     probe,
