@@ -110,7 +110,10 @@ function gradInputWalk(g: ConvGeometry): Walk {
   return { src: [ho, wo], dst: [h, w], block: [sh, sw], advance: [1, 1], terms };
 }
 
-/** The default strip: up to 16 destination columns, rows split while invocations are few. */
+/**
+ * The default strip: up to 16 destination columns (a multiple of 4 when the
+ * rows allow `vec4` access), rows split while invocations are fewer than `target`.
+ */
 export function depthwiseTiling(
   g: ConvGeometry,
   pass: "forward" | "gradInput" | "gradWeight",
@@ -118,24 +121,74 @@ export function depthwiseTiling(
 ): DepthwiseTiling {
   const walk = pass === "gradInput" ? gradInputWalk(g) : forwardWalk(g);
   const [n, c] = g.x;
-  const qx = Math.ceil(walk.dst[1] / walk.block[1]);
-  const qy = Math.ceil(walk.dst[0] / walk.block[0]);
-  const xTiles = Math.ceil(qx / Math.max(1, Math.floor(16 / walk.block[1])));
-  const cols = Math.ceil(qx / xTiles);
+  const [bh, bw] = walk.block;
+  const qx = Math.ceil(walk.dst[1] / bw);
+  const qy = Math.ceil(walk.dst[0] / bh);
+  const most = Math.max(1, Math.floor(16 / bw));
+  // column blocks whose rows are whole vec4s of both planes, when the planes' rows are.
+  const aligned = (q: number) =>
+    walk.dst[1] % 4 === 0 && walk.src[1] % 4 === 0 && (q * bw) % 4 === 0 &&
+    (q * walk.advance[1]) % 4 === 0;
+  const fits = Array.from({ length: most }, (_, i) => i + 1).filter(aligned);
+  let cols = Math.ceil(qx / Math.ceil(qx / most));
+  if (fits.length > 0 && qx > 1) {
+    // the fewest loaded columns per row: tiles × (tile width + the filter's overhang).
+    const cost = (q: number) => Math.ceil(qx / q) * (q * walk.advance[1] + g.w[3]);
+    cols = fits.reduce((best, q) => (cost(q) <= cost(best) ? q : best));
+  }
+  const xTiles = Math.ceil(qx / cols);
   const yTiles = Math.min(qy, Math.max(1, Math.ceil(target / (n * c * xTiles))));
   const rows = Math.ceil(qy / yTiles);
   return { cols, rows, wg: 64 };
 }
 
-function storage(i: number, name: string): string {
-  return `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<f32>;`;
+function storage(i: number, name: string, vec4 = false): string {
+  return `@group(0) @binding(${i}) var<storage, read_write> ${name}: array<${
+    vec4 ? "vec4<f32>" : "f32"
+  }>;`;
 }
 
-/** Tile counts of a walk under a tiling. */
-function tiles(walk: Walk, t: DepthwiseTiling): { x: number; y: number } {
-  const qx = Math.ceil(walk.dst[1] / walk.block[1]);
+/** How a walk is laid out under a tiling. */
+interface Layout {
+  /** Column tiles and row tiles per plane. */
+  readonly xT: number;
+  readonly yT: number;
+  /** Row offset of window slot 0, slots, and slots carried from one step to the next. */
+  readonly amin: number;
+  readonly slots: number;
+  readonly keep: number;
+  /** Column offset of window column 0, and the window columns in use. */
+  readonly bmin: number;
+  readonly offs: readonly number[];
+  /** Source rows load as vec4 (whole quads, aligned at every tile). */
+  readonly vecSrc: boolean;
+  /** Destination rows store (or, weight gradient, load) as vec4. */
+  readonly vecDst: boolean;
+}
+
+function layoutOf(walk: Walk, t: DepthwiseTiling): Layout {
+  const [, ws] = walk.src;
+  const [, wd] = walk.dst;
+  const [sr, sc] = walk.advance;
+  const qx = Math.ceil(wd / walk.block[1]);
   const qy = Math.ceil(walk.dst[0] / walk.block[0]);
-  return { x: Math.ceil(qx / t.cols), y: Math.ceil(qy / t.rows) };
+  const all = walk.terms.flat(2);
+  const amin = Math.min(...all.map((u) => u.a)), amax = Math.max(...all.map((u) => u.a));
+  const bmin = Math.min(...all.map((u) => u.b));
+  const cols = new Set<number>();
+  for (const u of all) for (let q = 0; q < t.cols; q++) cols.add(q * sc + u.b - bmin);
+  const slots = amax - amin + 1;
+  return {
+    xT: Math.ceil(qx / t.cols),
+    yT: Math.ceil(qy / t.rows),
+    amin,
+    slots,
+    keep: Math.max(0, slots - sr),
+    bmin,
+    offs: [...cols].sort((a, b) => a - b),
+    vecSrc: ws % 4 === 0 && (t.cols * sc) % 4 === 0,
+    vecDst: wd % 4 === 0 && (t.cols * walk.block[1]) % 4 === 0,
+  };
 }
 
 /**
@@ -143,7 +196,8 @@ function tiles(walk: Walk, t: DepthwiseTiling): { x: number; y: number } {
  * `(qxT, qyT)`, then `head`, then one loop iteration per row step `qy` that
  * loads the rows entering the window and runs `step`, whose `win(term, q)`
  * names the register holding a term's source value for column block `q`,
- * then `tail`.
+ * then `tail`. Window columns outside the plane at every tile (one tile per
+ * row) are not loaded.
  */
 function walkBody(
   g: ConvGeometry,
@@ -157,15 +211,9 @@ function walkBody(
   const [n, c] = g.x;
   const [hs, ws] = walk.src;
   const [sr, sc] = walk.advance;
-  const all = walk.terms.flat(2);
-  const amin = Math.min(...all.map((u) => u.a)), amax = Math.max(...all.map((u) => u.a));
-  const bmin = Math.min(...all.map((u) => u.b));
-  const slots = amax - amin + 1;
-  const cols = new Set<number>();
-  for (const u of all) for (let q = 0; q < t.cols; q++) cols.add(q * sc + u.b - bmin);
-  const offs = [...cols].sort((a, b) => a - b);
-  const { x: xT, y: yT } = tiles(walk, t);
-  const keep = Math.max(0, slots - sr);
+  const { xT, yT, amin, slots, keep, bmin, offs, vecSrc } = layoutOf(walk, t);
+  // a column's validity is known here when every tile starts at column 0.
+  const known = (col: number) => xT === 1 ? col >= 0 && col < ws : undefined;
   const L: string[] = [
     `  let qxT = t % ${xT}u;`,
     `  let qyT = (t / ${xT}u) % ${yT}u;`,
@@ -176,20 +224,40 @@ function walkBody(
     `  let sp = p * ${hs * ws}u;`,
     ...head,
   ];
-  for (const o of offs) {
-    L.push(`  let cc${o} = i32(qx0 * ${sc}u) + ${o + bmin};`);
-    L.push(`  let ck${o} = cc${o} >= 0 && cc${o} < ${ws};`);
-    L.push(`  let cx${o} = u32(clamp(cc${o}, 0, ${ws - 1}));`);
+  // quads (vec4) or single columns the window loads, each with its validity.
+  const units = vecSrc
+    ? [...new Set(offs.map((o) => Math.floor((o + bmin) / 4)))]
+    : offs.map((o) => o + bmin);
+  const width = vecSrc ? 4 : 1;
+  const live = units.filter((u) => known(u * width) !== false);
+  for (const u of live) {
+    const name = `${u < 0 ? "m" : ""}${Math.abs(u)}`;
+    L.push(`  let cc${name} = i32(qx0 * ${sc}u) + ${u * width};`);
+    L.push(`  let ck${name} = cc${name} >= 0 && cc${name} < ${ws};`);
+    L.push(`  let cx${name} = u32(clamp(cc${name}, 0, ${ws - width})) / ${width}u;`);
   }
   const load = (slot: number, qy: string) => {
     const r = `r${slot}`;
     const out = [
       `    let ${r} = i32(${qy} * ${sr}u) + ${amin + slot};`,
       `    let ${r}k = ${r} >= 0 && ${r} < ${hs};`,
-      `    let ${r}b = sp + u32(clamp(${r}, 0, ${hs - 1})) * ${ws}u;`,
+      `    let ${r}b = (sp + u32(clamp(${r}, 0, ${hs - 1})) * ${ws}u) / ${width}u;`,
     ];
-    for (const o of offs) {
-      out.push(`    s${slot}_${o} = select(0.0f, ${src}[${r}b + cx${o}], ${r}k && ck${o});`);
+    for (const u of live) {
+      const name = `${u < 0 ? "m" : ""}${Math.abs(u)}`;
+      const ok = known(u * width) === true ? `${r}k` : `${r}k && ck${name}`;
+      if (!vecSrc) {
+        out.push(`    s${slot}_${u - bmin} = select(0.0f, ${src}[${r}b + cx${name}], ${ok});`);
+        continue;
+      }
+      out.push(
+        `    let v${slot}_${name} = select(vec4<f32>(0.0f), ${src}[${r}b + cx${name}], ${ok});`,
+      );
+      for (const o of offs) {
+        if (Math.floor((o + bmin) / 4) === u) {
+          out.push(`    s${slot}_${o} = v${slot}_${name}[${mod(o + bmin, 4)}];`);
+        }
+      }
     }
     return out;
   };
@@ -237,6 +305,44 @@ function filterLoads(walk: Walk, kk: number, weights: WeightFormat): string[] {
   );
 }
 
+/**
+ * `live` and, where some tile reaches past the destination plane, that
+ * row `qy·bh + ry` and column `col` (offset `j` in its tile) are inside it.
+ */
+function inside(walk: Walk, t: DepthwiseTiling, ry: number, col: string, j: number): string {
+  const [hd, wd] = walk.dst;
+  const [bh, bw] = walk.block;
+  const { xT, yT } = layoutOf(walk, t);
+  const parts = ["live"];
+  if ((yT * t.rows - 1) * bh + ry >= hd) parts.push(`qy * ${bh}u + ${ry}u < ${hd}u`);
+  if ((xT - 1) * t.cols * bw + j >= wd) parts.push(`${col} < ${wd}u`);
+  return parts.join(" && ");
+}
+
+/** Stores (`vec4` when the layout allows) of a row of values at `row`, columns `qx0·bw + j`. */
+function storeRow(
+  walk: Walk,
+  t: DepthwiseTiling,
+  ry: number,
+  row: string,
+  values: readonly string[],
+  out: string,
+  base: string | null,
+): string[] {
+  const bw = walk.block[1];
+  const L: string[] = [];
+  const vec = layoutOf(walk, t).vecDst;
+  const step = vec ? 4 : 1;
+  for (let j = 0; j < values.length; j += step) {
+    const col = `qx0 * ${bw}u + ${j}u`;
+    const ok = inside(walk, t, ry, col, j);
+    const at = vec ? `(${row} + qx0 * ${bw}u) / 4u + ${j / 4}u` : `${row} + ${col}`;
+    const v = vec ? `vec4<f32>(${values.slice(j, j + 4).join(", ")})` : values[j];
+    L.push(`    if (${ok}) { ${out}[${at}] = ${base ? `${base}[${at}] + ` : ""}${v}; }`);
+  }
+  return L;
+}
+
 /** Forward depthwise convolution `y = conv2d(x, wt)` (bindings 0 `x`, 1 `wt`, 2 `y`). */
 export function depthwiseConv2d(
   g: ConvGeometry,
@@ -247,22 +353,29 @@ export function depthwiseConv2d(
   const [n, c] = g.x;
   const [, , kh, kw] = g.w;
   const [ho, wo] = walk.dst;
-  const { x: xT, y: yT } = tiles(walk, tiling);
+  const lay = layoutOf(walk, tiling);
   const body = walkBody(g, walk, tiling, "x", filterLoads(walk, kh * kw, weights), (win) => {
-    const L: string[] = [];
-    for (let q = 0; q < tiling.cols; q++) {
-      const sum = walk.terms[0][0].reduce((acc, u) => `fma(w${u.k}, ${win(u, q)}, ${acc})`, "0.0f");
-      const ok = (qx: string) => `live && qy < ${ho}u && ${qx} < ${wo}u`;
-      L.push(
-        `    if (${ok(`qx0 + ${q}u`)}) { y[(p * ${ho}u + qy) * ${wo}u + qx0 + ${q}u] = ${sum}; }`,
-      );
-    }
-    return L;
+    const values = Array.from(
+      { length: tiling.cols },
+      (_, q) => walk.terms[0][0].reduce((acc, u) => `fma(w${u.k}, ${win(u, q)}, ${acc})`, "0.0f"),
+    );
+    return [
+      ...values.map((v, q) => `    let o${q} = ${v};`),
+      ...storeRow(
+        walk,
+        tiling,
+        0,
+        `(p * ${ho}u + qy) * ${wo}u`,
+        values.map((_, q) => `o${q}`),
+        "y",
+        null,
+      ),
+    ];
   }, []);
   return kernelOf(
     `depthwise_${tiling.cols}x${tiling.rows}${formatSuffix(weights)}`,
-    [storage(0, "x"), weightDecl(1, "wt", weights), storage(2, "y")],
-    n * c * xT * yT,
+    [storage(0, "x", lay.vecSrc), weightDecl(1, "wt", weights), storage(2, "y", lay.vecDst)],
+    n * c * lay.xT * lay.yT,
     tiling.wg,
     body,
   );
@@ -282,38 +395,40 @@ export function depthwiseGradInput(
   const [n, c, h, w] = g.x;
   const [, , kh, kw] = g.w;
   const [sh, sw] = g.stride;
-  const { x: xT, y: yT } = tiles(walk, tiling);
+  const lay = layoutOf(walk, tiling);
   const body = walkBody(g, walk, tiling, "dy", filterLoads(walk, kh * kw, weights), (win) => {
     const L: string[] = [];
     for (let ry = 0; ry < sh; ry++) {
-      L.push(`    let ih${ry} = qy * ${sh}u + ${ry}u;`);
-      L.push(`    let xr${ry} = (p * ${h}u + ih${ry}) * ${w}u;`);
+      const values: string[] = [];
       for (let q = 0; q < tiling.cols; q++) {
         for (let rx = 0; rx < sw; rx++) {
           const sum = walk.terms[ry][rx].reduce(
             (acc, u) => `fma(w${u.k}, ${win(u, q)}, ${acc})`,
             "0.0f",
           );
-          const iw = `qx0 * ${sw}u + ${q * sw + rx}u`;
-          const k = `xr${ry} + ${iw}`;
-          L.push(
-            `    if (live && ih${ry} < ${h}u && ${iw} < ${w}u) { dx[${k}] = ${
-              withBase ? `base[${k}] + ` : ""
-            }${sum}; }`,
-          );
+          L.push(`    let o${ry}_${q * sw + rx} = ${sum};`);
+          values.push(`o${ry}_${q * sw + rx}`);
         }
       }
+      const row = `(p * ${h}u + qy * ${sh}u + ${ry}u) * ${w}u`;
+      L.push(...storeRow(walk, tiling, ry, row, values, "dx", withBase ? "base" : null));
     }
     return L;
   }, []);
+  const v = lay.vecDst;
   return kernelOf(
     `depthwiseGradInput${withBase ? "Base" : ""}_${tiling.cols}x${tiling.rows}${
       formatSuffix(weights)
     }`,
     withBase
-      ? [storage(0, "dy"), weightDecl(1, "wt", weights), storage(2, "base"), storage(3, "dx")]
-      : [storage(0, "dy"), weightDecl(1, "wt", weights), storage(2, "dx")],
-    n * c * xT * yT,
+      ? [
+        storage(0, "dy", lay.vecSrc),
+        weightDecl(1, "wt", weights),
+        storage(2, "base", v),
+        storage(3, "dx", v),
+      ]
+      : [storage(0, "dy", lay.vecSrc), weightDecl(1, "wt", weights), storage(2, "dx", v)],
+    n * c * lay.xT * lay.yT,
     tiling.wg,
     body,
   );
@@ -332,28 +447,44 @@ export function depthwiseGradWeight(
   const [, , kh, kw] = g.w;
   const kk = kh * kw;
   const [ho, wo] = walk.dst;
-  const { x: xT, y: yT } = tiles(walk, tiling);
-  const parts = n * xT * yT;
+  const lay = layoutOf(walk, tiling);
+  const parts = n * lay.xT * lay.yT;
   const terms = walk.terms[0][0];
-  const decls = [storage(0, "x"), storage(1, "dy"), storage(2, "dw"), storage(3, "scratch")];
+  const decls = [
+    storage(0, "x", lay.vecSrc),
+    storage(1, "dy", lay.vecDst),
+    storage(2, "dw"),
+    storage(3, "scratch"),
+  ];
   const head = terms.map((u) => `  var a${u.k} = 0.0f;`);
   head.push(`  let dp = p * ${ho * wo}u;`);
   const body = walkBody(g, walk, tiling, "x", head, (win) => {
     const L: string[] = [];
-    for (let q = 0; q < tiling.cols; q++) {
-      const ok = `qy < ${ho}u && qx0 + ${q}u < ${wo}u`;
-      const at = `dp + min(qy, ${ho - 1}u) * ${wo}u + min(qx0 + ${q}u, ${wo - 1}u)`;
-      L.push(`    let d${q} = select(0.0f, dy[${at}], ${ok});`);
+    const row = `dp + min(qy, ${ho - 1}u) * ${wo}u`;
+    const step = lay.vecDst ? 4 : 1;
+    for (let j = 0; j < tiling.cols; j += step) {
+      const col = `qx0 + ${j}u`;
+      const ok = inside(walk, tiling, 0, col, j);
+      if (lay.vecDst) {
+        L.push(
+          `    let d${j / 4} = select(vec4<f32>(0.0f), dy[(${row} + min(${col}, ${
+            wo - 4
+          }u)) / 4u], ${ok});`,
+        );
+      } else {
+        L.push(`    let d${j} = select(0.0f, dy[${row} + min(${col}, ${wo - 1}u)], ${ok});`);
+      }
     }
+    const d = (q: number) => (lay.vecDst ? `d${Math.floor(q / 4)}[${q % 4}]` : `d${q}`);
     for (const u of terms) {
       for (let q = 0; q < tiling.cols; q++) {
-        L.push(`    a${u.k} = fma(d${q}, ${win(u, q)}, a${u.k});`);
+        L.push(`    a${u.k} = fma(${d(q)}, ${win(u, q)}, a${u.k});`);
       }
     }
     return L;
   }, [
     // partial sums at scratch[(ch·KK + k)·parts + part], part = (b·yT + qyT)·xT + qxT.
-    `  let part = ((p / ${c}u) * ${yT}u + qyT) * ${xT}u + qxT;`,
+    `  let part = ((p / ${c}u) * ${lay.yT}u + qyT) * ${lay.xT}u + qxT;`,
     ...terms.map((u) =>
       `  if (live) { scratch[(ch * ${kk}u + ${u.k}u) * ${parts}u + part] = a${u.k}; }`
     ),
@@ -361,7 +492,7 @@ export function depthwiseGradWeight(
   const partial = kernelOf(
     `depthwiseGradWeightParts_${tiling.cols}x${tiling.rows}`,
     decls,
-    n * c * xT * yT,
+    n * c * lay.xT * lay.yT,
     tiling.wg,
     body,
   );

@@ -1,7 +1,8 @@
 /**
  * Parity of the register-blocked WGSL kernels (kernels/matmul.ts,
- * kernels/conv2d.ts) with a plain TypeScript reference, on random small
- * shapes: odd sizes, strides 1–2, padding, dilation and groups.
+ * kernels/conv2d.ts, kernels/depthwise.ts) with a plain TypeScript
+ * reference, on random small shapes: odd sizes, strides 1–3, padding,
+ * dilation, groups, and the depthwise kernels' strips.
  *
  * Tolerance: |gpu − ref| ≤ 1e-4 · (1 + Σ|terms|) per element, where Σ|terms|
  * is the sum of the absolute products that make the element (f32 sums in a
@@ -13,6 +14,12 @@
 import fc from "fast-check";
 import { matmul } from "../kernels/matmul.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "../kernels/conv2d.ts";
+import {
+  depthwiseConv2d,
+  depthwiseGradInput,
+  depthwiseGradWeight,
+  depthwiseTiling,
+} from "../kernels/depthwise.ts";
 import { type ConvGeometry, convGeometry } from "../lib/graph/mod.ts";
 import { requestDevice } from "../lib/runtime/webgpu/device.ts";
 import { KernelRunner } from "../lib/runtime/webgpu/run_kernel.ts";
@@ -272,4 +279,81 @@ Deno.test("conv2d kernels match at ResNet-like shapes with larger tiles", async 
     assertClose("gradInput", await r.run(conv2dGradInput(g), [dy, w], size(g.x)), ref("x"));
     assertClose("gradWeight", await r.run(conv2dGradWeight(g), [x, dy], size(g.w)), ref("w"));
   }
+});
+
+/** Depthwise convs (widths often multiples of 4 for the vec4 rows) with a random strip. */
+const depthwiseArb = fc
+  .record({
+    n: fc.integer({ min: 1, max: 2 }),
+    c: fc.integer({ min: 1, max: 5 }),
+    h: fc.integer({ min: 1, max: 20 }),
+    w: fc.oneof(fc.integer({ min: 1, max: 23 }), fc.constantFrom(4, 8, 12, 16, 24, 32)),
+    k: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+    s: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    p: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+    d: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+    cols: fc.integer({ min: 1, max: 16 }),
+    rows: fc.integer({ min: 1, max: 20 }),
+    aligned: fc.boolean(),
+    seed: fc.integer({ min: 1, max: 1 << 30 }),
+  })
+  .map((r) => {
+    const g = convGeometry([r.n, r.c, r.h, r.w], [r.c, 1, r.k[0], r.k[1]], {
+      stride: r.s,
+      padding: r.p,
+      dilation: r.d,
+      groups: r.c,
+    });
+    const cols = (pass: "forward" | "gradInput" | "gradWeight") =>
+      r.aligned ? depthwiseTiling(g, pass).cols : r.cols;
+    const tiling = (pass: "forward" | "gradInput" | "gradWeight") => ({
+      cols: cols(pass),
+      rows: r.rows,
+      wg: 8,
+    });
+    return { g, seed: r.seed, tiling };
+  })
+  .filter(({ g }) => g.y[2] >= 1 && g.y[3] >= 1);
+
+Deno.test("depthwise kernels match the reference at every strip (forward, input gradient with and without base, weight gradient)", async () => {
+  const r = await gpu();
+  await fc.assert(
+    fc.asyncProperty(depthwiseArb, async ({ g, seed, tiling }) => {
+      const x = seeded(size(g.x), seed), w = seeded(size(g.w), seed + 7);
+      const dy = seeded(size(g.y), seed + 3), base = seeded(size(g.x), seed + 5);
+      const ref = (pick: "y" | "x" | "w", plus?: Float32Array): Ref => {
+        const len = size(g[pick]);
+        const value = new Float64Array(len), mag = new Float64Array(len);
+        if (plus) { for (let i = 0; i < len; i++) value[i] = plus[i]; }
+        forEachTap(g, (yi, xi, wi) => {
+          const [o, v] = pick === "y"
+            ? [yi, x[xi] * w[wi]]
+            : pick === "x"
+            ? [xi, dy[yi] * w[wi]]
+            : [wi, dy[yi] * x[xi]];
+          value[o] += v;
+          mag[o] += Math.abs(v);
+        });
+        return { value, mag };
+      };
+      const what = (pass: string) =>
+        `${pass} ${JSON.stringify(g)} ${JSON.stringify(tiling(pass as "forward"))}`;
+      const y = await r.run(depthwiseConv2d(g, tiling("forward")), [x, w], size(g.y));
+      assertClose(what("forward"), y, ref("y"));
+      const gi = tiling("gradInput");
+      const dx = await r.run(depthwiseGradInput(g, gi), [dy, w], size(g.x));
+      assertClose(what("gradInput"), dx, ref("x"));
+      const dxb = await r.run(depthwiseGradInput(g, gi, true), [dy, w, base], size(g.x));
+      assertClose(what("gradInput"), dxb, ref("x", base));
+      const l = depthwiseGradWeight(g, tiling("gradWeight"));
+      const bufs = [r.buffer(x), r.buffer(dy), r.buffer(size(g.w)), r.buffer(l.scratchBytes / 4)];
+      try {
+        await r.dispatch(l.kernels, bufs);
+        assertClose(what("gradWeight"), await r.read(bufs[2], size(g.w)), ref("w"));
+      } finally {
+        for (const b of bufs) b.destroy();
+      }
+    }),
+    { numRuns: RUNS },
+  );
 });
