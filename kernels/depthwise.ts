@@ -28,7 +28,8 @@
  */
 import type { ConvGeometry } from "../lib/graph/mod.ts";
 import { F32_WEIGHTS, formatSuffix, weightAt, weightDecl, type WeightFormat } from "./weights.ts";
-import { grid, type Kernel, type Lowering } from "./wgsl.ts";
+import { f32, grid, type Kernel, type Lowering } from "./wgsl.ts";
+import type { ConvEpilogue } from "./conv2d.ts";
 
 /** True when `g` is a depthwise convolution: groups = Cin = Cout. */
 export function isDepthwise(g: ConvGeometry): boolean {
@@ -319,7 +320,11 @@ function inside(walk: Walk, t: DepthwiseTiling, ry: number, col: string, j: numb
   return parts.join(" && ");
 }
 
-/** Stores (`vec4` when the layout allows) of a row of values at `row`, columns `qx0·bw + j`. */
+/**
+ * Stores (`vec4` when the layout allows) of a row of values at `row`,
+ * columns `qx0·bw + j`, each value (and the index it is stored at) passed
+ * through `wrap`.
+ */
 function storeRow(
   walk: Walk,
   t: DepthwiseTiling,
@@ -327,7 +332,7 @@ function storeRow(
   row: string,
   values: readonly string[],
   out: string,
-  base: string | null,
+  wrap: (v: string, at: string) => string = (v) => v,
 ): string[] {
   const bw = walk.block[1];
   const L: string[] = [];
@@ -338,23 +343,38 @@ function storeRow(
     const ok = inside(walk, t, ry, col, j);
     const at = vec ? `(${row} + qx0 * ${bw}u) / 4u + ${j / 4}u` : `${row} + ${col}`;
     const v = vec ? `vec4<f32>(${values.slice(j, j + 4).join(", ")})` : values[j];
-    L.push(`    if (${ok}) { ${out}[${at}] = ${base ? `${base}[${at}] + ` : ""}${v}; }`);
+    L.push(`    if (${ok}) { ${out}[${at}] = ${wrap(v, at)}; }`);
   }
   return L;
 }
 
-/** Forward depthwise convolution `y = conv2d(x, wt)` (bindings 0 `x`, 1 `wt`, 2 `y`). */
+/**
+ * Forward depthwise convolution `y = conv2d(x, wt)` (bindings 0 `x`, 1 `wt`,
+ * 2 `y`); with a {@linkcode ConvEpilogue}, `bn(conv2d(x, wt)) + Σ addends`
+ * with `conv2d.ts`'s bindings and float operations (2 `gamma`, 3 `beta`,
+ * 4 `rmean`, 5 `rvar`, one binding per addend, then `y`).
+ */
 export function depthwiseConv2d(
   g: ConvGeometry,
   tiling: DepthwiseTiling = depthwiseTiling(g, "forward"),
   weights: WeightFormat = F32_WEIGHTS,
+  epilogue?: ConvEpilogue,
 ): Kernel {
   const walk = forwardWalk(g);
   const [n, c] = g.x;
   const [, , kh, kw] = g.w;
   const [ho, wo] = walk.dst;
   const lay = layoutOf(walk, tiling);
-  const body = walkBody(g, walk, tiling, "x", filterLoads(walk, kh * kw, weights), (win) => {
+  const head = filterLoads(walk, kh * kw, weights);
+  if (epilogue) head.push(`  let inv = 1.0f / sqrt(rvar[ch] + ${f32(epilogue.eps)});`);
+  const wrap = (v: string, at: string) =>
+    epilogue
+      ? epilogue.addends.reduce(
+        (sum, a, q) => `(${sum} + a${q}[${a === "full" ? at : "p"}])`,
+        `((${v} - rmean[ch]) * inv * gamma[ch] + beta[ch])`,
+      )
+      : v;
+  const body = walkBody(g, walk, tiling, "x", head, (win) => {
     const values = Array.from(
       { length: tiling.cols },
       (_, q) => walk.terms[0][0].reduce((acc, u) => `fma(w${u.k}, ${win(u, q)}, ${acc})`, "0.0f"),
@@ -368,13 +388,25 @@ export function depthwiseConv2d(
         `(p * ${ho}u + qy) * ${wo}u`,
         values.map((_, q) => `o${q}`),
         "y",
-        null,
+        wrap,
       ),
     ];
   }, []);
+  const fused = epilogue
+    ? [
+      ...["gamma", "beta", "rmean", "rvar"].map((name, k) => storage(2 + k, name)),
+      ...epilogue.addends.map((a, q) => storage(6 + q, `a${q}`, a === "full" && lay.vecDst)),
+    ]
+    : [];
+  const name = epilogue ? `depthwiseBn${epilogue.addends.map((a) => a[0]).join("")}` : "depthwise";
   return kernelOf(
-    `depthwise_${tiling.cols}x${tiling.rows}${formatSuffix(weights)}`,
-    [storage(0, "x", lay.vecSrc), weightDecl(1, "wt", weights), storage(2, "y", lay.vecDst)],
+    `${name}_${tiling.cols}x${tiling.rows}${formatSuffix(weights)}`,
+    [
+      storage(0, "x", lay.vecSrc),
+      weightDecl(1, "wt", weights),
+      ...fused,
+      storage(2 + fused.length, "y", lay.vecDst),
+    ],
     n * c * lay.xT * lay.yT,
     tiling.wg,
     body,
@@ -383,27 +415,36 @@ export function depthwiseConv2d(
 
 /**
  * Input gradient of a depthwise convolution (bindings 0 `dy`, 1 `wt`, 2 `dx`;
- * `withBase`: 2 `base`, 3 `dx`, `dx = base + ∂x`, `dx` may share `base`'s bytes).
+ * `withBase`: 2 `base`, 3 `dx`, `dx = base + ∂x`, `dx` may share `base`'s
+ * bytes). With `scaleEps`, `dy` is read times its batch norm's
+ * `γ/√(σ²+ε)` (`conv2d.ts`'s bindings: `gamma` and `rvar` right after `wt`),
+ * which for one channel per invocation scales the filter once.
  */
 export function depthwiseGradInput(
   g: ConvGeometry,
   tiling: DepthwiseTiling = depthwiseTiling(g, "gradInput"),
   withBase = false,
   weights: WeightFormat = F32_WEIGHTS,
+  scaleEps?: number,
 ): Kernel {
   const walk = gradInputWalk(g);
   const [n, c, h, w] = g.x;
   const [, , kh, kw] = g.w;
   const [sh, sw] = g.stride;
   const lay = layoutOf(walk, tiling);
-  const body = walkBody(g, walk, tiling, "dy", filterLoads(walk, kh * kw, weights), (win) => {
+  const head = filterLoads(walk, kh * kw, weights);
+  if (scaleEps !== undefined) {
+    head.push(`  let sc = gamma[ch] * (1.0f / sqrt(rvar[ch] + ${f32(scaleEps)}));`);
+  }
+  const wk = (k: number) => (scaleEps === undefined ? `w${k}` : `(w${k} * sc)`);
+  const body = walkBody(g, walk, tiling, "dy", head, (win) => {
     const L: string[] = [];
     for (let ry = 0; ry < sh; ry++) {
       const values: string[] = [];
       for (let q = 0; q < tiling.cols; q++) {
         for (let rx = 0; rx < sw; rx++) {
           const sum = walk.terms[ry][rx].reduce(
-            (acc, u) => `fma(w${u.k}, ${win(u, q)}, ${acc})`,
+            (acc, u) => `fma(${wk(u.k)}, ${win(u, q)}, ${acc})`,
             "0.0f",
           );
           L.push(`    let o${ry}_${q * sw + rx} = ${sum};`);
@@ -411,23 +452,24 @@ export function depthwiseGradInput(
         }
       }
       const row = `(p * ${h}u + qy * ${sh}u + ${ry}u) * ${w}u`;
-      L.push(...storeRow(walk, tiling, ry, row, values, "dx", withBase ? "base" : null));
+      const wrap = withBase ? (v: string, at: string) => `base[${at}] + ${v}` : undefined;
+      L.push(...storeRow(walk, tiling, ry, row, values, "dx", wrap));
     }
     return L;
   }, []);
   const v = lay.vecDst;
+  const scaled = scaleEps === undefined ? [] : [storage(2, "gamma"), storage(3, "rvar")];
+  const at = 2 + scaled.length;
   return kernelOf(
-    `depthwiseGradInput${withBase ? "Base" : ""}_${tiling.cols}x${tiling.rows}${
-      formatSuffix(weights)
-    }`,
-    withBase
-      ? [
-        storage(0, "dy", lay.vecSrc),
-        weightDecl(1, "wt", weights),
-        storage(2, "base", v),
-        storage(3, "dx", v),
-      ]
-      : [storage(0, "dy", lay.vecSrc), weightDecl(1, "wt", weights), storage(2, "dx", v)],
+    `depthwiseGradInput${scaled.length ? "Scaled" : ""}${
+      withBase ? "Base" : ""
+    }_${tiling.cols}x${tiling.rows}${formatSuffix(weights)}`,
+    [
+      storage(0, "dy", lay.vecSrc),
+      weightDecl(1, "wt", weights),
+      ...scaled,
+      ...(withBase ? [storage(at, "base", v), storage(at + 1, "dx", v)] : [storage(at, "dx", v)]),
+    ],
     n * c * lay.xT * lay.yT,
     tiling.wg,
     body,

@@ -16,6 +16,7 @@ import {
   broadcastTo,
   channelMean,
   conv2d,
+  conv2dBn,
   conv2dGradInput,
   conv2dGradWeight,
   convAttrsOf,
@@ -493,6 +494,54 @@ gpuTest(
   },
 );
 
+gpuTest(
+  "depthwise conv2d with a batch norm and addends in its epilogue, and its input gradient of dy scaled by the batch norm",
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        depthwiseCase,
+        fc.subarray(["full", "channel"] as const),
+        seed,
+        async (p, addends, sd) => {
+          const [kh, kw] = [p.kh, p.kw];
+          const o = convAttrsOf({
+            stride: p.stride,
+            padding: p.padding,
+            dilation: p.dilation,
+            groups: p.c,
+          });
+          const span = (k: number, d: number, pad: number) =>
+            Math.max(1, d * (k - 1) + 1 - 2 * pad);
+          const h = span(kh, o.dilation[0], o.padding[0]) + p.extra[0];
+          const w = span(kw, o.dilation[1], o.padding[1]) + p.extra[1];
+          const x = input("x", [p.n, p.c, h, w]);
+          const wt = param("w", [p.c, 1, kh, kw]);
+          const bn = {
+            gamma: param("gamma", [p.c]),
+            beta: param("beta", [p.c]),
+            mean: param("mean", [p.c]),
+            variance: param("var", [p.c]),
+          };
+          const y0 = conv2d(x, wt, o);
+          const adds = addends.map((a, k) =>
+            input(`a${k}`, a === "full" ? y0.shape : [p.n, p.c, 1, 1])
+          );
+          const y = conv2dBn(x, wt, o, bn, 1e-3, adds);
+          const dy = input("dy", y.shape);
+          const scale = { gamma: bn.gamma, variance: bn.variance, eps: 1e-3 };
+          const outs = [
+            y,
+            conv2dGradInput(dy, wt, o, x.shape, undefined, scale),
+            conv2dGradInput(dy, wt, o, x.shape, input("base", x.shape), scale),
+          ];
+          await same(graph(...outs), sd, ["var"]);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  },
+);
+
 Deno.test("depthwise convs lower to the depthwise kernels, other grouped convs to the general ones", () => {
   const names = (groups: number, cout: number) => {
     const x = input("x", [2, 4, 9, 9]);
@@ -509,6 +558,24 @@ Deno.test("depthwise convs lower to the depthwise kernels, other grouped convs t
     "depthwiseGradWeightParts+depthwiseGradWeightSum",
   ]);
   assert.deepEqual(names(4, 8), ["conv2d", "conv2dGradInput", "conv2dGradWeight"]);
+  const bn = {
+    gamma: param("g", [4]),
+    beta: param("b", [4]),
+    mean: param("m", [4]),
+    variance: param("v", [4]),
+  };
+  const fused = (groups: number) =>
+    lower(
+      conv2dBn(
+        input("x", [1, 4, 8, 8]),
+        input("w", [4, 4 / groups, 3, 3]),
+        convAttrsOf({ groups }),
+        bn,
+        1e-3,
+      ),
+    )
+      .kernels[0].name.split("_")[0];
+  assert.deepEqual([fused(4), fused(1)], ["depthwiseBn", "conv2dBn"]);
   assert.deepEqual(names(2, 4), ["conv2d", "conv2dGradInput", "conv2dGradWeight"]);
 });
 

@@ -73,26 +73,29 @@ function conv2dLowering(n: Tensor): Lowering {
 }
 
 /**
- * A conv's input gradient (with a base when it has one), depthwise or
- * general; one that reads `dy` scaled by a batch norm takes the general kernel.
+ * A conv's input gradient (with a base when it has one, `dy` scaled by a
+ * batch norm when it reads one), depthwise or general.
  */
 function conv2dGradInputLowering(n: Tensor): Lowering {
   const g = convGeometryOf(n);
   const w = weightFormat(n.inputs[1]);
   const { base, scale } = gradInputParts(n);
-  if (depthwise.isDepthwise(g) && !scale) {
-    return one(depthwise.depthwiseGradInput(g, undefined, !!base, w));
+  if (depthwise.isDepthwise(g)) {
+    return one(depthwise.depthwiseGradInput(g, undefined, !!base, w, scale?.eps));
   }
   return one(conv2dGradInput(g, undefined, !!base, w, scale?.eps));
 }
 
-/** A conv with a batch norm and addends in its epilogue: the general kernel, any groups. */
+/** A conv with a batch norm and addends in its epilogue, depthwise or general. */
 function conv2dBnLowering(n: Tensor): Lowering {
   const addends = epilogueAddends(n).map((a) =>
     numel(a.shape) === numel(n.shape) ? "full" as const : "channel" as const
   );
   const epilogue = { eps: num(n, "eps"), addends };
-  return one(conv2d(convGeometryOf(n), undefined, weightFormat(n.inputs[1]), epilogue));
+  const g = convGeometryOf(n);
+  const w = weightFormat(n.inputs[1]);
+  if (depthwise.isDepthwise(g)) return one(depthwise.depthwiseConv2d(g, undefined, w, epilogue));
+  return one(conv2d(g, undefined, w, epilogue));
 }
 
 /**
