@@ -43,7 +43,7 @@ Deno.test("a step costs F₁+F₂ forward, one gradient per trainable weight, on
 function backboneForward(method: "finetune" | "da3") {
   const nodes = methodGraphs(method, 10, 8).train.graph.nodes;
   const convs = nodes.filter((n) =>
-    n.op === "conv2d" && !String(n.inputs[1].attrs.name).includes(".da3.")
+    (n.op === "conv2d" || n.op === "conv2dBn") && !String(n.inputs[1].attrs.name).includes(".da3.")
   );
   const stem = convs.find((n) => n.inputs[0].op === "input");
   assert.ok(stem, "the stem conv reads the input");
