@@ -67,9 +67,15 @@ Deno.test("records that depend on attributes: eval batch norm is in place and pe
   assert.equal(isPerSample(reshape(x, [2, 24])), false);
 });
 
-Deno.test("only conv, its gradients and matmul count FLOPs; a conv counts 2 per multiply-add", () => {
+Deno.test("only conv, its gradients, the fused conv and matmul count FLOPs; a conv counts 2 per multiply-add", () => {
   const y = conv2d(input("x", [2, 3, 8, 8]), param("w", [4, 3, 3, 3]), { padding: 1 });
   const counted = OP_NAMES.filter((op) => OPS[op].flops !== null);
-  assert.deepEqual(counted, ["conv2d", "conv2dGradInput", "conv2dGradWeight", "matmul"]);
+  assert.deepEqual(counted, [
+    "conv2d",
+    "conv2dGradInput",
+    "conv2dGradWeight",
+    "conv2dBn",
+    "matmul",
+  ]);
   assert.equal(OPS.conv2d.flops!(y), 2 * 2 * 4 * 3 * 9 * 8 * 8);
 });
