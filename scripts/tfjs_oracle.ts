@@ -50,17 +50,22 @@ function featureModel(model: tf.LayersModel, size: number): tf.LayersModel {
   return tf.model({ inputs: input, outputs: Object.values(FEATURES).map((n) => values.get(n)!) });
 }
 
-async function main() {
-  await tf.setBackend("cpu");
+/** The unmodified nsfwjs MobileNetV2 as a TF.js layers model, from the npm tarball. */
+export async function nsfwjsLayersModel(): Promise<tf.LayersModel> {
   const { modelJson, shards } = nsfwjsModel(await nsfwjsTarball());
   const m = JSON.parse(JSON.stringify(modelJson)) as Manifest;
   const [group] = m.weightsManifest;
   const data = shards.get(group.paths[0])!;
-  const model = await tf.loadLayersModel(tf.io.fromMemory({
+  return await tf.loadLayersModel(tf.io.fromMemory({
     modelTopology: m.modelTopology,
     weightSpecs: group.weights,
     weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
   }));
+}
+
+async function main() {
+  await tf.setBackend("cpu");
+  const model = await nsfwjsLayersModel();
   const cases = [];
   for (const [size, count] of [[224, 2], [64, 2]] as const) {
     const x = tf.tensor4d(parityImagesNhwc(count, size), [count, size, size, 3]);
