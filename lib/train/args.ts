@@ -210,7 +210,8 @@ export const USAGE = `usage: deno task train [--backbone ${BACKBONE_NAMES.join("
   [--cut ${MOBILENET_V2_CUTS.join("|")} (mobilenetv2 only; default block_10)]
   [--method ${METHOD_NAMES.join("|")}|all[,..]]
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
-  [--schedule constant|cosine (the rate after warm-up; cosine decays it towards 0 by the last step)]
+  [--schedule constant|cosine (the rate after warm-up; cosine decays it towards 0 by the last step;
+    default constant, chosen on validation: docs/results.md)]
   [--warmup N (optimizer steps of linear warm-up from lr/N to lr; default 0)]
   [--backend auto|webgpu|cpu] [--budget-mb MB] [--out DIR] [--seed N] [--resume]
   [--limit N (training examples per domain)] [--test-limit N] [--data embedded|cache] [--bn-stats source|domain]
