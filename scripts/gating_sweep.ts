@@ -70,6 +70,7 @@ async function main(argv: readonly string[]): Promise<void> {
       checkpointOf(domain),
       "checkpoint",
       `train it with \`deno task train --method da3 --domains ${domain} --gate-sparsity 1 ` +
+        "--backbone resnet20-mnist " +
         `--out ${values.runs}\`, or pass --runs DIR`,
     );
   }

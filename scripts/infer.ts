@@ -96,6 +96,7 @@ async function main(argv: readonly string[]): Promise<number> {
     checkpoint,
     "checkpoint",
     `train it with \`deno task train --method da3 --domains ${domain} --gate-sparsity 1 ` +
+      "--backbone resnet20-mnist " +
       "--out results/gating`, or pass --checkpoint PATH",
   );
   await requireDomain(checkpoint, domain);

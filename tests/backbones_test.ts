@@ -94,7 +94,7 @@ const bad: [string[], string[]][] = [
   [["--backbone", "mobilenetv2", "--size", "48", "--cut", "Conv_1"], ["--size", "48", "32"]],
   [["--backbone", "mobilenetv2", "--cut", "Conv_1", "--size", "x"], ["--size must be a number"]],
   [["--backbone", "mobilenetv2", "--cut", "block_99"], ["--cut", "block_10", "Conv_1"]],
-  [["--cut", "block_13"], ["--cut", "resnet20-mnist", "block_13"]],
+  [["--backbone", "resnet20-mnist", "--cut", "block_13"], ["--cut", "resnet20-mnist", "block_13"]],
   [["--size", "4"], ["--size must be ≥ 8"]],
 ];
 
@@ -108,14 +108,31 @@ for (const [flags, names] of bad) {
   });
 }
 
-Deno.test("--backbone fills its defaults: size, cut, frozen storage", async () => {
-  const c = await trainConfigFromArgs(["--backbone", "mobilenetv2"]);
+Deno.test("the default backbone is mobilenetv2; each fills its defaults where flags are unset", async () => {
+  const c = await trainConfigFromArgs([]);
   assert.ok(c !== "help");
-  assert.equal(c.size, 64);
-  assert.equal(c.cut, "block_10");
-  assert.equal(c.frozenWeights, "u8");
-  const f = await trainConfigFromArgs(["--backbone", "mobilenetv2", "--frozen-weights", "f32"]);
-  assert.ok(f !== "help" && f.frozenWeights === "f32");
-  const r = await trainConfigFromArgs([]);
-  assert.ok(r !== "help" && r.backbone === "resnet20-mnist" && r.size === 32 && !("cut" in r));
+  const { backbone, size, cut, frozenWeights, epochs, lr, headInit } = c;
+  assert.deepEqual(
+    { backbone, size, cut, frozenWeights, epochs, lr, headInit },
+    {
+      backbone: "mobilenetv2",
+      size: 32,
+      cut: "block_10",
+      frozenWeights: "u8",
+      epochs: 1,
+      lr: 1e-3,
+      headInit: "probe",
+    },
+  );
+  const f = await trainConfigFromArgs(["--frozen-weights", "f32", "--epochs", "1", "--size", "64"]);
+  assert.ok(f !== "help" && f.frozenWeights === "f32" && f.epochs === 1 && f.size === 64);
+  const p = await trainConfigFromArgs(["--method", "probe"]);
+  assert.ok(p !== "help" && p.headInit === "normal", "the probe alone has no head to start");
+  const r = await trainConfigFromArgs(["--backbone", "resnet20-mnist"]);
+  assert.ok(r !== "help");
+  assert.ok(!("cut" in r));
+  assert.deepEqual(
+    [r.size, r.frozenWeights, r.epochs, r.lr, r.headInit, r.limit],
+    [32, "f32", 2, 1e-3, "normal", undefined],
+  );
 });

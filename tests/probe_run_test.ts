@@ -82,6 +82,35 @@ Deno.test("probe run: its checkpoint holds only the head and reproduces validati
   await Deno.remove(out, { recursive: true });
 });
 
+Deno.test("probe with --bn-stats domain: fitted on re-estimated statistics, which its checkpoint holds", async () => {
+  const out = await Deno.makeTempDir();
+  const [train, test] = [synthetic(20, 1), synthetic(6, 2)];
+  const r = await trainProbe({
+    domain: "fashion",
+    train,
+    test,
+    backbone,
+    backboneHash,
+    runtime: cpuRuntime,
+    epochs: 1,
+    batch: 4,
+    lr: 1e-3,
+    optimizer: "adam",
+    seed: 0,
+    out,
+    resume: false,
+    bnStats: "domain",
+  });
+  const c = await loadCheckpoint(r.checkpoint, backboneHash);
+  const stats = [...c.params.keys()].filter((k) => /running_(mean|var)$/.test(k));
+  assert.ok(stats.length > 0, "the re-estimated statistics are stored");
+  assert.ok(stats.some((k) => c.params.get(k)!.some((v, i) => v !== backbone.get(k)![i])));
+  assert.equal(r.paramsPerDomain, [...c.params.values()].reduce((s, v) => s + v.length, 0));
+  const g = methodGraphs("lastlayer", 3, 4), params = new Map([...backbone, ...c.params]);
+  assert.equal(await evaluate(cpuRuntime, g.eval, params, test, channelStats(train), 4), r.top1);
+  await Deno.remove(out, { recursive: true });
+});
+
 Deno.test("--head-init probe starts the head at the probe fit (linear-probe-then-adapt)", async () => {
   const [out, probeOut] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
   const [train, test] = [synthetic(20, 1), synthetic(6, 2)];
@@ -136,13 +165,13 @@ Deno.test("--head-init probe starts the head at the probe fit (linear-probe-then
 
 Deno.test("a run fits on the examples left after the validation split, --limit of them", async () => {
   const split = await loadEmbedded("letters");
-  const config = parseTrainConfig({ limit: 600 });
+  const config = parseTrainConfig({ backbone: "resnet20-mnist", limit: 600 });
   const { fit, validation } = fitAndValidation(split.train, config);
   assert.equal(validation.labels.length, 200);
   assert.equal(fit.labels.length, 600);
   const again = fitAndValidation(split.train, config);
   assert.deepEqual(again.validation.images, validation.images, "the validation split is seeded");
-  const whole = fitAndValidation(split.train, parseTrainConfig({}));
+  const whole = fitAndValidation(split.train, parseTrainConfig({ backbone: "resnet20-mnist" }));
   assert.equal(whole.fit.labels.length, 800);
   assert.deepEqual(whole.validation.labels, validation.labels, "--limit leaves validation alone");
 });

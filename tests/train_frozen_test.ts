@@ -45,13 +45,14 @@ Deno.test("--frozen-weights u8: the step's bytes drop by the frozen convs' savin
   await Deno.remove(b, { recursive: true });
 });
 
-Deno.test("--frozen-weights: defaults to f32, takes f16|u8, names the allowed values otherwise", async () => {
+Deno.test("--frozen-weights: defaults to the backbone's (f32 on ResNet-20, u8 on MobileNetV2), takes f16|u8, names the allowed values otherwise", async () => {
   const config = async (...args: string[]) => {
     const c = await trainConfigFromArgs(args);
     assert.notEqual(c, "help");
     return c as Exclude<typeof c, "help">;
   };
-  assert.equal((await config()).frozenWeights, "f32");
+  assert.equal((await config("--backbone", "resnet20-mnist")).frozenWeights, "f32");
+  assert.equal((await config("--backbone", "mobilenetv2")).frozenWeights, "u8");
   assert.equal((await config("--frozen-weights", "u8")).frozenWeights, "u8");
   assert.equal((await config("--frozen-weights", "f16")).frozenWeights, "f16");
   await assert.rejects(

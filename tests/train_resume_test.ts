@@ -176,7 +176,15 @@ Deno.test("a run that fails validation writes nothing: unknown domain, refused r
   const base = await Deno.makeTempDir();
   const out = `${base}/run`;
   const config = (over: Record<string, unknown>) =>
-    parseTrainConfig({ backend: "cpu", out, epochs: 1, limit: 8, batch: 4, ...over });
+    parseTrainConfig({
+      backbone: "resnet20-mnist",
+      backend: "cpu",
+      out,
+      epochs: 1,
+      limit: 8,
+      batch: 4,
+      ...over,
+    });
   await assert.rejects(
     () => runTraining(config({ domains: ["fashion", "klingon"] }), () => {}, bb),
     (e: unknown) => e instanceof DataError && e.message.includes("klingon"),

@@ -169,8 +169,15 @@ function validate(
   throw new UsageError(lines.join("\n"), flag && `--${flag}`);
 }
 
-/** Reads flags and an optional `--config file.json` (flags win) into a validated config. */
-export async function trainConfigFromArgs(args: readonly string[]): Promise<TrainConfig | "help"> {
+/**
+ * Reads flags and an optional `--config file.json` (flags win) into a
+ * validated config; `base` holds fields under both (e.g. another task's
+ * backbone).
+ */
+export async function trainConfigFromArgs(
+  args: readonly string[],
+  base: Readonly<Record<string, unknown>> = {},
+): Promise<TrainConfig | "help"> {
   const { raw, flags, config, help } = flagsToRaw(args);
   if (help) return "help";
   let file: Record<string, unknown> = {};
@@ -196,7 +203,7 @@ export async function trainConfigFromArgs(args: readonly string[]): Promise<Trai
     file = json as Record<string, unknown>;
   }
   const da3 = file.da3 && raw.da3 ? { da3: { ...file.da3 as object, ...raw.da3 as object } } : {};
-  return validate({ ...file, ...raw, ...da3 }, raw, flags, config);
+  return validate({ ...base, ...file, ...raw, ...da3 }, raw, flags, config);
 }
 
 /** Usage text of `deno task <task>` (train, or pretrain, which reads the same flags). */
@@ -206,8 +213,10 @@ export function usage(task = "train"): string {
 
 /** Usage text of `deno task train`. */
 export const USAGE = `usage: deno task train [--backbone ${BACKBONE_NAMES.join("|")}]
-  [--size N (input side; default 32 for resnet20-mnist, 64 for mobilenetv2)]
+  [--size N (input side; default 32)]
   [--cut ${MOBILENET_V2_CUTS.join("|")} (mobilenetv2 only; default block_10)]
+  (unset --epochs, --lr, --head-init, --frozen-weights take the backbone's defaults: mobilenetv2
+    1, 1e-3, probe, u8; resnet20-mnist 2, 1e-3, normal, f32)
   [--method ${METHOD_NAMES.join("|")}|all[,..]]
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
   [--schedule constant|cosine (the rate after warm-up; cosine decays it towards 0 by the last step;

@@ -12,7 +12,8 @@ import {
   topoSort,
   withBatchNorms,
 } from "../graph/mod.ts";
-import type { ParamStore, TensorData } from "../runtime/data.ts";
+import type { ParamStore, Runtime, TensorData } from "../runtime/data.ts";
+import { runGraph } from "../runtime/run_graph.ts";
 
 /** The batch-statistics BN nodes of a graph and a graph that outputs their inputs. */
 export interface BnProbe {
@@ -78,4 +79,22 @@ export function setRunningStats(
     params.set(sourceName(bn.inputs[3]), mean);
     params.set(sourceName(bn.inputs[4]), variance);
   });
+}
+
+/**
+ * Re-estimates the running statistics of `probe`'s batch norms in `params`
+ * from the images of `batches` (each executed through `probe.probe`).
+ */
+export async function recalibrateRunningStats(
+  runtime: Runtime,
+  probe: BnProbe,
+  batches: Iterable<Float32Array>,
+  params: ParamStore,
+): Promise<void> {
+  if (probe.norms.length === 0) return;
+  const outs: TensorData[][] = [];
+  for (const x of batches) {
+    outs.push(await runGraph(runtime, probe.probe, { inputs: { x }, params }));
+  }
+  setRunningStats(probe, outs, params);
 }

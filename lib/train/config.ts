@@ -21,19 +21,20 @@ export const METHOD_NAMES = [
 
 /**
  * The schema of a training run's configuration. The backbone's defaults are
- * filled in: `size` (and `cut`) from the backbone when not set, and
- * `frozenWeights` from the backbone (u8 for MobileNetV2, whose source is
- * u8; f32 for ResNet-20) when not set.
+ * filled in where the config does not set them: `size` (and `cut`),
+ * `frozenWeights` (u8 for MobileNetV2, whose source is u8; f32 for
+ * ResNet-20), and the run settings of its `defaults` (epochs, lr, head
+ * initialisation, examples).
  */
 export const TrainConfigSchema = z.object({
-  backbone: z.enum(BACKBONE_NAMES).default("resnet20-mnist"),
+  backbone: z.enum(BACKBONE_NAMES).default(BACKBONE_NAMES[0]),
   size: z.number().int().min(8).max(1024).optional(),
   cut: z.enum(MOBILENET_V2_CUTS as unknown as [MobilenetV2Cut, ...MobilenetV2Cut[]]).optional(),
   method: z.array(z.enum(METHOD_NAMES)).min(1).default(["da3"]),
   domains: z.array(z.string().min(1)).min(1).optional(),
-  epochs: z.number().int().min(1).max(1000).default(2),
+  epochs: z.number().int().min(1).max(1000).optional(),
   batch: z.number().int().min(1).max(4096).default(32),
-  lr: z.number().positive().max(10).default(1e-3),
+  lr: z.number().positive().max(10).optional(),
   schedule: z.enum(["constant", "cosine"]).default("constant"),
   warmup: z.number().int().min(0).default(0),
   optimizer: z.enum(["sgd", "adam"]).default("adam"),
@@ -48,18 +49,21 @@ export const TrainConfigSchema = z.object({
     message: "a fraction in [0, 1) or a whole count ≥ 1 of training examples",
   }).default(0.2),
   validationSeed: z.number().int().min(0).default(0),
-  headInit: z.enum(["normal", "zeros", "probe"]).default("normal"),
+  headInit: z.enum(["normal", "zeros", "probe"]).optional(),
   weightDecay: z.number().min(0).max(1).default(0),
   data: z.enum(["embedded", "cache"]).default("embedded"),
   bnStats: z.enum(["source", "domain"]).default("source"),
   gateSparsity: z.number().min(0).max(100).default(0),
   frozenWeights: z.enum(PARAM_STORAGES).optional(),
   da3: Da3OptionsSchema.default({}),
-}).strict().refine((c) => c.headInit === "normal" || c.method.some((m) => m !== "probe"), {
-  path: ["headInit"],
-  message: "does not apply to --method probe alone (its head is the fit; with other methods " +
-    "it sets theirs)",
-}).refine((c) => c.gateSparsity === 0 || c.method.every((m) => m === "da3"), {
+}).strict().refine(
+  (c) => (c.headInit ?? "normal") === "normal" || c.method.some((m) => m !== "probe"),
+  {
+    path: ["headInit"],
+    message: "does not apply to --method probe alone (its head is the fit; with other methods " +
+      "it sets theirs)",
+  },
+).refine((c) => c.gateSparsity === 0 || c.method.every((m) => m === "da3"), {
   path: ["gateSparsity"],
   message: "applies to --method da3 only",
 }).refine((c) => Object.keys(c.da3).length === 0 || c.method.includes("da3"), {
@@ -69,13 +73,18 @@ export const TrainConfigSchema = z.object({
   const bad = backboneIssue(c);
   if (bad) ctx.addIssue({ code: "custom", path: [bad.field], message: bad.message });
 }).transform((c) => {
-  const entry = BACKBONES[c.backbone];
-  const cut = c.cut ?? entry.cut;
+  const entry = BACKBONES[c.backbone], d = entry.defaults;
+  const cut = c.cut ?? entry.cut, limit = c.limit ?? d.limit;
+  const onlyProbe = c.method.every((m) => m === "probe");
   return {
     ...c,
     size: c.size ?? entry.size,
     ...(cut ? { cut } : {}),
     frozenWeights: c.frozenWeights ?? entry.frozenWeights,
+    epochs: c.epochs ?? d.epochs,
+    lr: c.lr ?? d.lr,
+    headInit: c.headInit ?? (onlyProbe ? "normal" : d.headInit),
+    ...(limit !== undefined ? { limit } : {}),
   };
 });
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { UsageError } from "../cli/flags.ts";
 import { runCli } from "../cli/run.ts";
 import { writeSafetensorsFileAtomic } from "../io/safetensors.ts";
 import { balancedIndices, loadDomain, subset } from "../data/mod.ts";
@@ -18,8 +19,14 @@ import { trainDomain } from "./domain.ts";
 export const SOURCE_DOMAIN = "mnist";
 
 async function main(args: readonly string[]): Promise<void> {
-  const config = await trainConfigFromArgs(args);
+  const config = await trainConfigFromArgs(args, { backbone: "resnet20-mnist" });
   if (config === "help") return console.log(usage("pretrain"));
+  if (config.backbone !== "resnet20-mnist") {
+    throw new UsageError(
+      `--backbone: pretrain fits resnet20-mnist only; got "${config.backbone}"`,
+      "--backbone",
+    );
+  }
   const runtime = await selectRuntime(config.backend);
   const split = await loadDomain(SOURCE_DOMAIN, { origin: config.data });
   const classes = split.train.classes.length;

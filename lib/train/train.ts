@@ -46,11 +46,11 @@ import { firstNonFinite } from "../io/finite.ts";
 import type { Adaptor, Model } from "../models/mod.ts";
 import { memorySummary, type Plan, planGraph } from "../plan/mod.ts";
 import { cpuRuntime } from "../runtime/cpu/mod.ts";
-import type { ParamStore, Runtime, TensorData } from "../runtime/data.ts";
+import type { ParamStore, Runtime } from "../runtime/data.ts";
 import { initParams } from "../runtime/params.ts";
 import { quantizingRuntime } from "../runtime/quantize_feeds.ts";
 import { runGraph } from "../runtime/run_graph.ts";
-import { type BnProbe, setRunningStats } from "./bn_stats.ts";
+import { type BnProbe, recalibrateRunningStats } from "./bn_stats.ts";
 import { TrainingError } from "./errors.ts";
 import { checkpointPaths, removeStaleTemporariesOf } from "./files.ts";
 import { type MethodGraphs, modelGraphs } from "./graphs.ts";
@@ -428,13 +428,8 @@ function fittingImages(setup: TrainSetup): Float32Array[] {
 }
 
 /** Re-estimates the probed batch norms' running stats on up to 8 unaugmented training batches. */
-async function recalibrate(setup: TrainSetup, probe: BnProbe, params: ParamStore): Promise<void> {
-  if (probe.norms.length === 0) return;
-  const outs: TensorData[][] = [];
-  for (const x of fittingImages(setup)) {
-    outs.push(await runGraph(setup.runtime, probe.probe, { inputs: { x }, params }));
-  }
-  setRunningStats(probe, outs, params);
+function recalibrate(setup: TrainSetup, probe: BnProbe, params: ParamStore): Promise<void> {
+  return recalibrateRunningStats(setup.runtime, probe, fittingImages(setup), params);
 }
 
 /**
