@@ -10,21 +10,23 @@
  * @module
  */
 import { da3 } from "../lib/adapt/mod.ts";
-import { grad } from "../lib/autodiff/mod.ts";
-import { classificationLoss, type ModelOptions, resnet50 } from "../lib/models/mod.ts";
-import { CPU_TARGET, megabytes, memorySummary, planGraph } from "../lib/plan/mod.ts";
+import { type ModelOptions, resnet50 } from "../lib/models/mod.ts";
+import { megabytes, memorySummary } from "../lib/plan/mod.ts";
+import { planTrainingStep } from "../lib/train/step_plan.ts";
 import { channelGate } from "./train_custom_adaptor.ts";
 
 const setting = { classes: 100, batch: 8, size: 224 };
 for (const adaptor of [channelGate, da3().adaptor]) {
   const options: ModelOptions = { adaptor, ...setting };
-  const g = grad(classificationLoss(resnet50(options)));
-  const plan = planGraph(g, CPU_TARGET, { optimizer: "adam" });
+  // Planned as `deno task memory` plans it: u8 frozen weights, batch norms folded, Adam in the plan.
+  const { grad: g, plan } = planTrainingStep(resnet50(options));
   const s = memorySummary(plan, { model: "resnet50", method: adaptor.name, ...setting });
   console.log(
     `${adaptor.name.padEnd(12)} saved activations ${g.savedBytes} B (${
       megabytes(g.savedBytes)
     } MB), ` +
-      `training memory ${megabytes(s.totalBytes)} MB (Adam, ResNet-50, batch 8, 224²)`,
+      `training memory ${
+        megabytes(s.totalBytes)
+      } MB (Adam, ResNet-50, batch 8, 224², frozen weights u8)`,
   );
 }

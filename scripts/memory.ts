@@ -41,7 +41,7 @@
 import { z } from "zod";
 import { type FlagSpecs, parseFlags } from "../lib/cli/flags.ts";
 import { EXIT_CODES_HELP, runCli } from "../lib/cli/run.ts";
-import { grad, withOptimizer } from "../lib/autodiff/mod.ts";
+import { planTrainingStep } from "../lib/train/step_plan.ts";
 import {
   graphFlops,
   isTrainable,
@@ -50,11 +50,9 @@ import {
   params,
   type ParamStorage,
   storageOf,
-  withFrozenStorage,
 } from "../lib/graph/mod.ts";
 import { type MethodName, METHODS, perDomainBytes } from "../lib/adapt/mod.ts";
 import {
-  classificationLoss,
   mobilenetV2,
   type Model,
   type ModelOptions,
@@ -64,13 +62,11 @@ import {
   resnet56,
 } from "../lib/models/mod.ts";
 import {
-  CPU_TARGET,
   megabytes,
   type MemorySummary,
   memorySummary,
   type OptimizerKind,
   type Plan,
-  planGraph,
   planPicture,
   planReport,
   tinyTLConventionBytes,
@@ -246,12 +242,11 @@ export function memoryRow(
     size: a.size,
     classes: a.classes,
   });
-  const [loss] = withFrozenStorage([classificationLoss(model)], a.frozenWeights ?? "f32");
-  const g = grad(loss, { fuseConvBn: a.fuse ?? true });
-  // The learning rate does not change the plan's bytes.
-  const plan = a.optimizer === "none"
-    ? planGraph(g, CPU_TARGET)
-    : planGraph(withOptimizer(g, { kind: a.optimizer }, 1e-3), CPU_TARGET);
+  const { grad: g, plan } = planTrainingStep(model, {
+    optimizer: a.optimizer,
+    frozenWeights: a.frozenWeights ?? "f32",
+    fuse: a.fuse ?? true,
+  });
   const size = model.input.shape[3];
   const summary = memorySummary(plan, { model: a.model, method, batch: a.batch, size });
   const trainableParams = params(g.graph).filter(isTrainable).reduce(

@@ -15,3 +15,4 @@ export * from "./probe_fit.ts";
 export * from "./probe_cv.ts";
 export * from "./probe.ts";
 export * from "./schedule.ts";
+export * from "./step_plan.ts";
