@@ -24,7 +24,7 @@ import {
   mobilenetV2SizeIssue,
   resnet20,
 } from "../models/mod.ts";
-import type { HeadInit, ModelBuilder } from "./train.ts";
+import type { HeadInit, ModelBuilder } from "./model_builder.ts";
 
 /** The committed MobileNetV2 weights, relative to the repository root. */
 export const MOBILENET_V2_URL: URL = new URL(

@@ -22,7 +22,7 @@ import { initParams } from "../runtime/params.ts";
 import { fitProbe, type FittedProbe, type ProbeOptions } from "./probe_cv.ts";
 import type { Features } from "./probe_fit.ts";
 import { resnet20Model } from "./backbones.ts";
-import type { ModelBuilder } from "./train.ts";
+import type { ModelBuilder } from "./model_builder.ts";
 
 /** The `[N, C]` tensor the head's `fc.weight` multiplies: the pooled, flattened features. */
 export function pooledFeatures(logits: Tensor): Tensor {

@@ -67,17 +67,9 @@ import { asJson, checkResumable } from "./resume.ts";
 import type { RunResult } from "./results.ts";
 import { fitProbeHead, headFeaturesGraph } from "./probe.ts";
 import { CONSTANT_LR, lrFactor, type LrSchedule, scheduleRecord } from "./schedule.ts";
+import type { HeadInit, ModelBuilder } from "./model_builder.ts";
 
-/** What a model builder is given besides the adaptor. */
-export interface ModelSetting {
-  /** Examples per step. */
-  readonly batch: number;
-  /** Classes of the new head (the training set's). */
-  readonly classes: number;
-}
-
-/** Builds the model to train with `adaptor` on every conv→BN pair (e.g. `resnet20`). */
-export type ModelBuilder = (adaptor: Adaptor, setting: ModelSetting) => Model;
+export type { HeadInit, ModelBuilder, ModelSetting } from "./model_builder.ts";
 
 /** A labelled domain: its name and its training and test sets. */
 export interface TrainData {
@@ -156,9 +148,6 @@ export interface TrainSpec {
    */
   readonly headInit?: HeadInit;
 }
-
-/** How the new head starts (see {@linkcode TrainSpec.headInit}). */
-export type HeadInit = "normal" | "zeros" | "probe";
 
 /** Everything a run's steps share, fixed before the first step. */
 export interface TrainSetup {
