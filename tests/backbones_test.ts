@@ -45,15 +45,16 @@ Deno.test("mobilenetv2: a method and the probe train on an embedded domain; chec
   const bb = await BACKBONES.mobilenetv2.load();
   assert.equal(results.backbone, bb.hash);
   const record = { name: "mobilenetv2", size: 32, cut: "block_10" };
+  const data = { origin: "embedded", validation: 10, validationSeed: 0, limit: 10, testLimit: null };
   const ck = await loadCheckpoint(`${out}/da3-sklearn-digits.safetensors`, bb.hash);
   const run = ck.meta.run as Record<string, unknown>;
-  assert.deepEqual(run.config, { backbone: record });
+  assert.deepEqual(run.config, { backbone: record, data });
   assert.equal(run.model, "mobilenetv2-block_10");
   assert.deepEqual(run.input, [5, 3, 32, 32]);
   assert.equal(run.frozenWeights, "u8");
   assert.equal(run.frozenScales, "tensor");
   const probe = await loadCheckpoint(`${out}/probe-sklearn-digits.safetensors`, bb.hash);
-  assert.deepEqual((probe.meta.run as Record<string, unknown>).config, { backbone: record });
+  assert.deepEqual((probe.meta.run as Record<string, unknown>).config, { backbone: record, data });
 
   const resume = { method: ["da3"], epochs: 2, resume: true };
   await assert.rejects(

@@ -81,7 +81,7 @@ export function batchFor(
  */
 export function fitAndValidation(
   train: Dataset,
-  config: TrainConfig,
+  config: Pick<TrainConfig, "data" | "validation" | "validationSeed" | "limit" | "seed">,
 ): { fit: Dataset; validation: Dataset } {
   const pool = config.data === "cache" ? holdOutCalibration(train).fit : train;
   const { train: rest, validation } = splitValidation(
@@ -109,6 +109,31 @@ export function testSubset(test: Dataset, limit: number | undefined): Dataset {
     test,
     balancedIndices(test.labels, test.classes.length, Math.max(perClass, 1), TEST_SUBSAMPLE_SEED),
   );
+}
+
+/** Where a run's examples came from and how its sets were drawn, as its run record stores them. */
+export interface DataRecord {
+  /** `embedded` (the committed subset) or `cache` (the prepared full data). */
+  readonly origin: TrainConfig["data"];
+  /** The validation fraction or count held out of the training data. */
+  readonly validation: number;
+  /** Seed of the validation split. */
+  readonly validationSeed: number;
+  /** Training examples fitted on (`--limit`), or null for all. */
+  readonly limit: number | null;
+  /** Test examples reported on (`--test-limit`), or null for all. */
+  readonly testLimit: number | null;
+}
+
+/** The {@linkcode DataRecord} of `config`: what re-creates its fit, validation and test sets. */
+export function dataRecord(config: TrainConfig): DataRecord {
+  return {
+    origin: config.data,
+    validation: config.validation,
+    validationSeed: config.validationSeed,
+    limit: config.limit ?? null,
+    testLimit: config.testLimit ?? null,
+  };
 }
 
 /** A job of a run: a built-in method's, or the linear probe's. */
@@ -146,7 +171,7 @@ async function domainJobs(
     frozenWeights: arch.frozenWeights,
     frozenScales: arch.frozenScales,
     model: arch.model,
-    config: { backbone: arch.record },
+    config: { backbone: arch.record, data: dataRecord(config) },
     da3: config.da3,
     bnStats: config.bnStats,
     weightDecay: config.weightDecay,

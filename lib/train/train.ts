@@ -251,6 +251,11 @@ async function digest(...parts: Uint8Array[]): Promise<string> {
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** SHA-256 (hex) of a training set's images and labels: the run record's `data`. */
+export function dataDigest(train: Dataset): Promise<string> {
+  return digest(train.images, train.labels);
+}
+
 function checkSpec(spec: TrainSpec): void {
   const bad = (field: string, why: string, v: unknown) => {
     throw new TrainSpecError(`training ${field}: ${why}, got ${v}`);
@@ -330,7 +335,7 @@ export async function setupTraining(spec: TrainSpec): Promise<TrainSetup> {
     augment: augment ?? null,
     headInit: spec.headInit ?? "normal",
     examples: train.labels.length,
-    data: await digest(train.images, train.labels),
+    data: await dataDigest(train),
     trainable: trainable.map((n) => `${n}[${shapes.get(n)}]`),
   });
   return {
