@@ -45,7 +45,13 @@ Deno.test("mobilenetv2: a method and the probe train on an embedded domain; chec
   const bb = await BACKBONES.mobilenetv2.load();
   assert.equal(results.backbone, bb.hash);
   const record = { name: "mobilenetv2", size: 32, cut: "block_10" };
-  const data = { origin: "embedded", validation: 10, validationSeed: 0, limit: 10, testLimit: null };
+  const data = {
+    origin: "embedded",
+    validation: 10,
+    validationSeed: 0,
+    limit: 10,
+    testLimit: null,
+  };
   const ck = await loadCheckpoint(`${out}/da3-sklearn-digits.safetensors`, bb.hash);
   const run = ck.meta.run as Record<string, unknown>;
   assert.deepEqual(run.config, { backbone: record, data });
