@@ -8,8 +8,7 @@
  * @module
  */
 import { type Da3Options, type MethodName, METHODS } from "../adapt/mod.ts";
-import { loadDomain } from "../data/mod.ts";
-import { channelStats } from "../data/mod.ts";
+import { channelStats, loadDomain } from "../data/mod.ts";
 import {
   CheckpointError,
   type JsonValue,
