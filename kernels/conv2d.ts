@@ -29,7 +29,7 @@
  */
 import type { ConvGeometry } from "../lib/graph/mod.ts";
 import { F32_WEIGHTS, formatSuffix, weightAt, weightDecl, type WeightFormat } from "./weights.ts";
-import { f32, grid, type Kernel } from "./wgsl.ts";
+import { f32, frame, type Kernel } from "./wgsl.ts";
 
 export type { Kernel };
 
@@ -41,28 +41,6 @@ export interface ConvTiling {
   readonly tn: number;
   /** Invocations per workgroup. */
   readonly wg: number;
-}
-
-/** The flat invocation index `t` over a grid of `count` invocations and the kernel frame. */
-function frame(
-  name: string,
-  decls: string[],
-  count: number,
-  wg: number,
-  body: string[],
-): Kernel {
-  const dispatch = grid(Math.ceil(count / wg));
-  const code = [
-    ...decls,
-    `@compute @workgroup_size(${wg})`,
-    `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`,
-    `  let t = gid.x + gid.y * ${dispatch[0] * wg}u;`,
-    `  let live = t < ${count}u;`,
-    ...body,
-    `}`,
-    ``,
-  ].join("\n");
-  return { name, code, dispatch };
 }
 
 function storage(i: number, name: string, vec4 = false): string {

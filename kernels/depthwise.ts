@@ -28,7 +28,7 @@
  */
 import type { ConvGeometry } from "../lib/graph/mod.ts";
 import { F32_WEIGHTS, formatSuffix, weightAt, weightDecl, type WeightFormat } from "./weights.ts";
-import { f32, grid, type Kernel, type Lowering } from "./wgsl.ts";
+import { f32, frame, type Kernel, type Lowering } from "./wgsl.ts";
 import type { ConvEpilogue } from "./conv2d.ts";
 
 /** True when `g` is a depthwise convolution: groups = Cin = Cout. */
@@ -278,27 +278,6 @@ function walkBody(
   return L;
 }
 
-function kernelOf(
-  name: string,
-  decls: string[],
-  count: number,
-  wg: number,
-  body: string[],
-): Kernel {
-  const dispatch = grid(Math.ceil(count / wg));
-  const code = [
-    ...decls,
-    `@compute @workgroup_size(${wg})`,
-    `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`,
-    `  let t = gid.x + gid.y * ${dispatch[0] * wg}u;`,
-    `  let live = t < ${count}u;`,
-    ...body,
-    `}`,
-    ``,
-  ].join("\n");
-  return { name, code, dispatch };
-}
-
 function filterLoads(walk: Walk, kk: number, weights: WeightFormat): string[] {
   const used = new Set(walk.terms.flat(2).map((u) => u.k));
   return [...used].sort((a, b) => a - b).map((k) =>
@@ -399,7 +378,7 @@ export function depthwiseConv2d(
     ]
     : [];
   const name = epilogue ? `depthwiseBn${epilogue.addends.map((a) => a[0]).join("")}` : "depthwise";
-  return kernelOf(
+  return frame(
     `${name}_${tiling.cols}x${tiling.rows}${formatSuffix(weights)}`,
     [
       storage(0, "x", lay.vecSrc),
@@ -460,7 +439,7 @@ export function depthwiseGradInput(
   const v = lay.vecDst;
   const scaled = scaleEps === undefined ? [] : [storage(2, "gamma"), storage(3, "rvar")];
   const at = 2 + scaled.length;
-  return kernelOf(
+  return frame(
     `depthwiseGradInput${scaled.length ? "Scaled" : ""}${
       withBase ? "Base" : ""
     }_${tiling.cols}x${tiling.rows}${formatSuffix(weights)}`,
@@ -531,14 +510,14 @@ export function depthwiseGradWeight(
       `  if (live) { scratch[(ch * ${kk}u + ${u.k}u) * ${parts}u + part] = a${u.k}; }`
     ),
   ]);
-  const partial = kernelOf(
+  const partial = frame(
     `depthwiseGradWeightParts_${tiling.cols}x${tiling.rows}`,
     decls,
     n * c * lay.xT * lay.yT,
     tiling.wg,
     body,
   );
-  const sum = kernelOf("depthwiseGradWeightSum", decls, c * kk, 64, [
+  const sum = frame("depthwiseGradWeightSum", decls, c * kk, 64, [
     `  let o = min(t, ${c * kk - 1}u);`,
     `  var s = 0.0f;`,
     `  for (var i = 0u; i < ${parts}u; i = i + 1u) { s = s + scratch[o * ${parts}u + i]; }`,

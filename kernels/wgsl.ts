@@ -166,3 +166,25 @@ ${body}
 `;
   return { name, code, dispatch };
 }
+
+/** The flat invocation index `t` over a grid of `count` invocations and the kernel frame. */
+export function frame(
+  name: string,
+  decls: string[],
+  count: number,
+  wg: number,
+  body: string[],
+): Kernel {
+  const dispatch = grid(Math.ceil(count / wg));
+  const code = [
+    ...decls,
+    `@compute @workgroup_size(${wg})`,
+    `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`,
+    `  let t = gid.x + gid.y * ${dispatch[0] * wg}u;`,
+    `  let live = t < ${count}u;`,
+    ...body,
+    `}`,
+    ``,
+  ].join("\n");
+  return { name, code, dispatch };
+}
