@@ -38,6 +38,18 @@ export function isDepthwise(g: ConvGeometry): boolean {
   return g.groups === cin && cout === cin && cinG === 1;
 }
 
+/**
+ * Whether every input pixel is read by some tap (per axis: stride 1, or
+ * dilation 1 with the filter at least as long as the stride). The input
+ * gradient kernel walks stride phases that have taps; where some phase has
+ * none (a 1×1 filter at stride 3) the general kernel computes it.
+ */
+export function everyInputTapped(g: ConvGeometry): boolean {
+  const [, , kh, kw] = g.w;
+  const axis = (k: number, s: number, d: number) => s === 1 || (d === 1 && k >= s);
+  return axis(kh, g.stride[0], g.dilation[0]) && axis(kw, g.stride[1], g.dilation[1]);
+}
+
 /** Strip of a depthwise kernel: destination column blocks and row steps per invocation. */
 export interface DepthwiseTiling {
   /** Column blocks per invocation (a block is `sw` columns for the input gradient, else 1). */

@@ -11,6 +11,7 @@
  * Without a WebGPU adapter these tests fail with NoAdapterError (install
  * Mesa's `mesa-vulkan-drivers libvulkan1`); they never skip.
  */
+import assert from "node:assert/strict";
 import fc from "fast-check";
 import { matmul } from "../kernels/matmul.ts";
 import { conv2d, conv2dGradInput, conv2dGradWeight } from "../kernels/conv2d.ts";
@@ -19,6 +20,7 @@ import {
   depthwiseGradInput,
   depthwiseGradWeight,
   depthwiseTiling,
+  everyInputTapped,
 } from "../kernels/depthwise.ts";
 import { type ConvGeometry, convGeometry } from "../lib/graph/mod.ts";
 import { requestDevice } from "../lib/runtime/webgpu/device.ts";
@@ -313,7 +315,18 @@ const depthwiseArb = fc
     });
     return { g, seed: r.seed, tiling };
   })
-  .filter(({ g }) => g.y[2] >= 1 && g.y[3] >= 1);
+  .filter(({ g }) => g.y[2] >= 1 && g.y[3] >= 1 && everyInputTapped(g));
+
+Deno.test("the depthwise input gradient is chosen only where every input pixel has a tap", () => {
+  const geo = (k: number, s: number, d = 1) =>
+    convGeometry([1, 2, 7, 7], [2, 1, k, k], { stride: s, padding: 1, dilation: d, groups: 2 });
+  assert.equal(everyInputTapped(geo(3, 1)), true);
+  assert.equal(everyInputTapped(geo(3, 2)), true);
+  assert.equal(everyInputTapped(geo(4, 2)), true);
+  assert.equal(everyInputTapped(geo(1, 3)), false);
+  assert.equal(everyInputTapped(geo(2, 3)), false);
+  assert.equal(everyInputTapped(geo(2, 2, 2)), false);
+});
 
 Deno.test("depthwise kernels match the reference at every strip (forward, input gradient with and without base, weight gradient)", async () => {
   const r = await gpu();

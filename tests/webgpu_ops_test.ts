@@ -275,10 +275,16 @@ gpuTest(
   },
 );
 
+/**
+ * Batch-norm shapes with at least 3 values per channel: with 1 or 2 the
+ * batch-statistics input gradient is exactly zero in real arithmetic, so
+ * both runtimes would only be compared on their rounding noise (amplified
+ * by γ/σ).
+ */
 const bnShape = fc.oneof(
   fc.tuple(dim, dim).map((s) => s as Shape),
   fc.tuple(dim, dim, dim, dim).map((s) => s as Shape),
-);
+).filter((s) => s.reduce((a, b) => a * b, 1) / s[1] >= 3);
 
 gpuTest("batchNorm: eval and batch forward, input and gamma gradients", async () => {
   await fc.assert(

@@ -80,7 +80,7 @@ function conv2dGradInputLowering(n: Tensor): Lowering {
   const g = convGeometryOf(n);
   const w = weightFormat(n.inputs[1]);
   const { base, scale } = gradInputParts(n);
-  if (depthwise.isDepthwise(g)) {
+  if (depthwise.isDepthwise(g) && depthwise.everyInputTapped(g)) {
     return one(depthwise.depthwiseGradInput(g, undefined, !!base, w, scale?.eps));
   }
   return one(conv2dGradInput(g, undefined, !!base, w, scale?.eps));
