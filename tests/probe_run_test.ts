@@ -190,5 +190,6 @@ Deno.test("the probe fit is memoised on its features, labels and options", () =>
   moved[5] += 1e-9;
   assert.notEqual(fitProbeMemo({ x: moved, n, d }, labels, { classes: 2, seed: 0 }), a);
   assert.notEqual(fitProbeMemo(f, labels, { classes: 2, seed: 1 }), a);
-  assert.deepEqual(fitProbeMemo(f, labels, { classes: 2, seed: 0 }).head, a.head);
+  assert.deepEqual(fitProbeMemo(f, labels, { classes: 2, seed: 0 }).probe.head, a.probe.head);
+  assert.equal(fitProbeMemo(f, labels, { classes: 2, seed: 0 }).fitMs, a.fitMs);
 });
