@@ -99,8 +99,8 @@ export function fitAndValidation(
 export const TEST_SUBSAMPLE_SEED = 0;
 
 /**
- * The test set a run reports on: all of `test`, or with `limit` at most that
- * many examples, balanced over classes, drawn with {@linkcode TEST_SUBSAMPLE_SEED}.
+ * The test set a run reports on: all of `test`, or with `limit` ⌊limit/classes⌋
+ * examples of each class (at least one), drawn with {@linkcode TEST_SUBSAMPLE_SEED}.
  */
 export function testSubset(test: Dataset, limit: number | undefined): Dataset {
   if (limit === undefined || limit >= test.labels.length) return test;
