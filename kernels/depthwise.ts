@@ -39,15 +39,24 @@ export function isDepthwise(g: ConvGeometry): boolean {
 }
 
 /**
- * Whether every input pixel is read by some tap (per axis: stride 1, or
- * dilation 1 with the filter at least as long as the stride). The input
- * gradient kernel walks stride phases that have taps; where some phase has
- * none (a 1×1 filter at stride 3) the general kernel computes it.
+ * Whether every input pixel is read by some tap of some output pixel. The
+ * input-gradient kernel writes only the pixels that taps reach; where one is
+ * never read (a 1×1 filter at stride 3, a dilated filter that jumps over a
+ * border pixel) the general kernel computes the gradient.
  */
 export function everyInputTapped(g: ConvGeometry): boolean {
-  const [, , kh, kw] = g.w;
-  const axis = (k: number, s: number, d: number) => s === 1 || (d === 1 && k >= s);
-  return axis(kh, g.stride[0], g.dilation[0]) && axis(kw, g.stride[1], g.dilation[1]);
+  const axis = (size: number, out: number, k: number, s: number, p: number, d: number) => {
+    const read = new Uint8Array(size);
+    for (let o = 0; o < out; o++) {
+      for (let t = 0; t < k; t++) {
+        const i = o * s - p + t * d;
+        if (i >= 0 && i < size) read[i] = 1;
+      }
+    }
+    return read.every((r) => r === 1);
+  };
+  return axis(g.x[2], g.y[2], g.w[2], g.stride[0], g.padding[0], g.dilation[0]) &&
+    axis(g.x[3], g.y[3], g.w[3], g.stride[1], g.padding[1], g.dilation[1]);
 }
 
 /** Strip of a depthwise kernel: destination column blocks and row steps per invocation. */

@@ -326,6 +326,14 @@ Deno.test("the depthwise input gradient is chosen only where every input pixel h
   assert.equal(everyInputTapped(geo(1, 3)), false);
   assert.equal(everyInputTapped(geo(2, 3)), false);
   assert.equal(everyInputTapped(geo(2, 2, 2)), false);
+  // stride 1, a dilated 1×2 filter over a one-pixel row: the taps land at −1 and 1.
+  const jump = convGeometry([1, 1, 1, 1], [1, 1, 1, 2], {
+    stride: 1,
+    padding: [0, 1],
+    dilation: [1, 2],
+    groups: 1,
+  });
+  assert.equal(everyInputTapped(jump), false);
 });
 
 Deno.test("depthwise kernels match the reference at every strip (forward, input gradient with and without base, weight gradient)", async () => {
