@@ -39,6 +39,7 @@ export const EXIT_CODES: Readonly<Record<string, number>> = {
   BudgetError: EXIT.input,
   NoAdapterError: EXIT.input,
   GatingError: EXIT.input,
+  SelectionError: EXIT.input,
   TrainingError: EXIT.stopped,
   DeviceLostError: EXIT.stopped,
 };

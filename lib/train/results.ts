@@ -22,6 +22,8 @@ export interface RunResult {
   readonly msPerStep: number;
   /** Conv and matmul FLOPs of one training step (forward and backward), from the graph. */
   readonly flopsPerStep: number;
+  /** Epochs trained (absent for the linear probe, which is fitted, not trained by epochs). */
+  readonly epochs?: number;
 }
 
 /** The content of `results.json`. */

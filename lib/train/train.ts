@@ -724,6 +724,7 @@ export async function saveFinal(
     trainingBytes: setup.trainingBytes,
     msPerStep: state.msSteps > 0 ? state.msTotal / state.msSteps : 0,
     flopsPerStep: graphFlops(setup.graphs.train.graph),
+    epochs: spec.epochs,
     params: own,
     shapes,
     checkpoint: setup.paths?.final ?? "",
