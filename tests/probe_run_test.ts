@@ -40,13 +40,11 @@ const backbone = new Map(
 );
 const backboneHash = await hashParams(backbone);
 
-Deno.test("probe run: its checkpoint holds only the head and reproduces validation and test top-1", async () => {
-  const out = await Deno.makeTempDir();
-  const [train, validation, test] = [synthetic(20, 1), synthetic(9, 3), synthetic(6, 2)];
-  const r = await trainProbe({
+/** A probe (or training) job on the synthetic domain, CPU runtime, one epoch of batch 4. */
+function probeJob(train: Dataset, test: Dataset, out: string) {
+  return {
     domain: "fashion",
     train,
-    validation,
     test,
     backbone,
     backboneHash,
@@ -54,11 +52,17 @@ Deno.test("probe run: its checkpoint holds only the head and reproduces validati
     epochs: 1,
     batch: 4,
     lr: 1e-3,
-    optimizer: "adam",
+    optimizer: "adam" as const,
     seed: 0,
     out,
     resume: false,
-  });
+  };
+}
+
+Deno.test("probe run: its checkpoint holds only the head and reproduces validation and test top-1", async () => {
+  const out = await Deno.makeTempDir();
+  const [train, validation, test] = [synthetic(20, 1), synthetic(9, 3), synthetic(6, 2)];
+  const r = await trainProbe({ ...probeJob(train, test, out), validation });
   const c = await loadCheckpoint(r.checkpoint, backboneHash);
   assert.deepEqual([...c.params.keys()].sort(), ["fc.bias", "fc.weight"]);
   assert.equal(c.params.get("fc.weight")!.length, 3 * 64);
@@ -85,22 +89,7 @@ Deno.test("probe run: its checkpoint holds only the head and reproduces validati
 Deno.test("probe with --bn-stats domain: fitted on re-estimated statistics, which its checkpoint holds", async () => {
   const out = await Deno.makeTempDir();
   const [train, test] = [synthetic(20, 1), synthetic(6, 2)];
-  const r = await trainProbe({
-    domain: "fashion",
-    train,
-    test,
-    backbone,
-    backboneHash,
-    runtime: cpuRuntime,
-    epochs: 1,
-    batch: 4,
-    lr: 1e-3,
-    optimizer: "adam",
-    seed: 0,
-    out,
-    resume: false,
-    bnStats: "domain",
-  });
+  const r = await trainProbe({ ...probeJob(train, test, out), bnStats: "domain" });
   const c = await loadCheckpoint(r.checkpoint, backboneHash);
   const stats = [...c.params.keys()].filter((k) => /running_(mean|var)$/.test(k));
   assert.ok(stats.length > 0, "the re-estimated statistics are stored");
@@ -114,21 +103,8 @@ Deno.test("probe with --bn-stats domain: fitted on re-estimated statistics, whic
 Deno.test("--head-init probe starts the head at the probe fit (linear-probe-then-adapt)", async () => {
   const [out, probeOut] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
   const [train, test] = [synthetic(20, 1), synthetic(6, 2)];
-  const common = {
-    domain: "fashion",
-    train,
-    test,
-    backbone,
-    backboneHash,
-    runtime: cpuRuntime,
-    epochs: 1,
-    batch: 4,
-    optimizer: "adam" as const,
-    seed: 0,
-    resume: false,
-    progress: () => {},
-  };
-  const probe = await trainProbe({ ...common, lr: 1e-3, out: probeOut });
+  const common = { ...probeJob(train, test, probeOut), progress: () => {} };
+  const probe = await trainProbe(common);
   // A vanishing rate keeps the head where it started: the probe's head, the probe's accuracy.
   const validation = synthetic(9, 3);
   const r = await trainDomain({
