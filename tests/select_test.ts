@@ -1,7 +1,7 @@
 /**
- * Selection on validation (`selectByValidation`, `deno task select-epochs`):
+ * Selection on validation (`selectByValidation`, `deno task select`):
  * per method the candidate with the best mean validation top-1 wins, the
- * fewest epochs on a tie, whatever the test figures say; runs that cannot be
+ * earlier on a tie, whatever the test figures say; runs that cannot be
  * compared are refused with SelectionError; `results.json` reads back
  * exactly, and a mutated one reads or throws InputError, nothing else.
  */
@@ -31,14 +31,17 @@ function run(method: string, domain: string, valTop1: number, top1: number, epoc
 
 const mean = (rs: readonly RunResult[]) => rs.reduce((s, r) => s + r.valTop1!, 0) / rs.length;
 
-Deno.test("selection: the best mean validation wins, not the best test; ties go to fewer epochs", () => {
+Deno.test("selection: the best mean validation wins, not the best test; ties go to the earlier", () => {
   const at = (epochs: number, val: number[], test: number) => ({
-    backbone: "b",
-    runs: [
-      ...DOMAINS.map((d, i) => run("da3", d, val[i], test, epochs)),
-      ...DOMAINS.map((d) => run("probe", d, 0.5, 0.5)),
-      ...DOMAINS.map((d) => run("finetune", d, 0.6, 0.6, epochs)),
-    ],
+    label: `${epochs} epochs`,
+    results: {
+      backbone: "b",
+      runs: [
+        ...DOMAINS.map((d, i) => run("da3", d, val[i], test, epochs)),
+        ...DOMAINS.map((d) => run("probe", d, 0.5, 0.5)),
+        ...DOMAINS.map((d) => run("finetune", d, 0.6, 0.6, epochs)),
+      ],
+    },
   });
   const s = selectByValidation([
     at(5, [0.6, 0.7, 0.5], 0.9),
@@ -55,8 +58,9 @@ Deno.test("selection: the best mean validation wins, not the best test; ties go 
   assert.equal(s.choices.find((c) => c.method === "finetune")!.chosen, 0, "tie: 5 epochs");
   assert.equal(s.results.runs.filter((r) => r.method === "probe").length, 3);
   const table = selectionTable(s);
+  assert.match(table, /\| method \(mean val top-1\) \| 5 epochs \| 10 epochs \| 15 epochs \|/);
   assert.match(table, /\| da3 \| 60\.0 \| \*\*63\.3\*\* \| 56\.7 \|/);
-  assert.match(table, /\| probe \| 50\.0 \| 50\.0 \| 50\.0 \|/);
+  assert.match(table, /\| probe \| \*\*50\.0\*\* \| 50\.0 \| 50\.0 \|/);
 });
 
 Deno.test("selection property: the chosen runs are one candidate's, with no lower mean validation than any", () => {
@@ -64,40 +68,41 @@ Deno.test("selection property: the chosen runs are one candidate's, with no lowe
     fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 3, maxLength: 3 }).map((v) => ({
       backbone: "b",
       runs: DOMAINS.map((d, i) => run("m", d, v[i] / 100, (100 - v[i]) / 100, epochs)),
-    }));
+    })).map((results) => ({ label: `${epochs}`, results }));
   fc.assert(
     fc.property(
       fc.uniqueArray(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 5 }).chain((es) =>
         fc.tuple(...es.map(candidate))
       ),
-      (cands: Results[]) => {
+      (cands) => {
         const s = selectByValidation(cands);
-        const chosen = cands[s.choices[0].chosen];
+        const at = s.choices[0].chosen, chosen = cands[at].results;
         assert.deepEqual(s.results.runs, chosen.runs);
-        for (const c of cands) {
-          assert.ok(mean(chosen.runs) >= mean(c.runs));
-          if (mean(c.runs) === mean(chosen.runs)) {
-            assert.ok(chosen.runs[0].epochs! <= c.runs[0].epochs!);
+        cands.forEach((c, i) => {
+          assert.ok(mean(chosen.runs) >= mean(c.results.runs));
+          if (mean(c.results.runs) === mean(chosen.runs)) {
+            assert.ok(at <= i, "the earlier on a tie");
           }
-        }
+        });
       },
     ),
   );
 });
 
 Deno.test("selection refuses runs it cannot compare, naming the method and domain", () => {
-  const ok = { backbone: "b", runs: DOMAINS.map((d) => run("da3", d, 0.5, 0.5, 3)) };
+  const runs = DOMAINS.map((d) => run("da3", d, 0.5, 0.5, 3));
+  const ok = { label: "a", results: { backbone: "b", runs } };
   assert.throws(() => selectByValidation([]), SelectionError);
   assert.throws(
-    () => selectByValidation([ok, { ...ok, backbone: "c" }]),
-    (e: Error) => e instanceof SelectionError && e.message.includes("backbone c"),
+    () => selectByValidation([ok, { label: "c1", results: { backbone: "c", runs } }]),
+    (e: Error) => e instanceof SelectionError && e.message.includes("c1 is of backbone c"),
   );
-  const noVal = { backbone: "b", runs: [{ ...ok.runs[0], valTop1: undefined }] };
+  const noVal = { backbone: "b", runs: [{ ...runs[0], valTop1: undefined }] };
   assert.throws(
-    () => selectByValidation([noVal]),
+    () => selectByValidation([{ label: "n", results: noVal }]),
     (e: Error) => e instanceof SelectionError && e.message.includes("da3/fashion"),
   );
-  const fewer = { backbone: "b", runs: ok.runs.slice(1) };
+  const fewer = { label: "f", results: { backbone: "b", runs: runs.slice(1) } };
   assert.throws(
     () => selectByValidation([ok, fewer]),
     (e: Error) => e instanceof SelectionError && e.message.includes("letters,mnist-m"),

@@ -1,9 +1,9 @@
 /**
  * Model selection on validation across runs of the same methods and domains
- * trained for different numbers of epochs (e.g. one run continued with
- * `--resume` to more epochs): per method, the run whose mean validation
- * top-1 over the domains is highest (the fewest epochs on a tie). Test
- * accuracy plays no part in the choice.
+ * with different recipes (e.g. one run continued with `--resume` to more
+ * epochs, or another knob): per method, the candidate whose mean validation
+ * top-1 over the domains is highest (the earlier candidate on a tie, so list
+ * the cheaper first). Test accuracy plays no part in the choice.
  * @module
  */
 import type { Results, RunResult } from "./results.ts";
@@ -17,13 +17,21 @@ export class SelectionError extends Error {
   }
 }
 
-/** One method's choice: the epochs of each candidate with its mean validation top-1, and the winner. */
+/** A candidate: a recipe's label (e.g. `10 epochs`) and its runs. */
+export interface Candidate {
+  /** What distinguishes this candidate's recipe. */
+  readonly label: string;
+  /** Its runs. */
+  readonly results: Results;
+}
+
+/** One method's choice: the mean validation top-1 of each candidate that ran it, and the winner. */
 export interface MethodChoice {
   /** Method name. */
   readonly method: string;
-  /** Every candidate, in the order given: its epochs (undefined for a fitted probe) and mean validation top-1. */
-  readonly candidates: readonly { readonly epochs?: number; readonly meanVal: number }[];
-  /** Index of the chosen candidate. */
+  /** Every candidate that ran the method, in the order given: its label and mean validation top-1. */
+  readonly candidates: readonly { readonly label: string; readonly meanVal: number }[];
+  /** Index (in `candidates`) of the chosen one. */
   readonly chosen: number;
 }
 
@@ -40,22 +48,25 @@ const meanVal = (rs: readonly RunResult[]) =>
 
 const domainsOf = (rs: readonly RunResult[]) => rs.map((r) => r.domain).sort().join(",");
 
-/** Per method, the candidate run set with the highest mean validation top-1 (fewest epochs on ties). */
-export function selectByValidation(candidates: readonly Results[]): Selection {
+/** Per method, the candidate with the highest mean validation top-1 (the earlier on a tie). */
+export function selectByValidation(candidates: readonly Candidate[]): Selection {
   if (candidates.length === 0) throw new SelectionError("no results to select from");
-  const backbone = candidates[0].backbone;
-  const bad = candidates.findIndex((c) => c.backbone !== backbone);
-  if (bad >= 0) {
+  const backbone = candidates[0].results.backbone;
+  const bad = candidates.find((c) => c.results.backbone !== backbone);
+  if (bad) {
     throw new SelectionError(
-      `results ${bad} are of backbone ${candidates[bad].backbone}, not ${backbone}`,
+      `${bad.label} is of backbone ${bad.results.backbone}, not ${backbone}`,
     );
   }
-  const methods = [...new Set(candidates.flatMap((c) => c.runs.map((r) => r.method)))];
+  const methods = [...new Set(candidates.flatMap((c) => c.results.runs.map((r) => r.method)))];
   const choices: MethodChoice[] = [];
   const runs: RunResult[] = [];
   for (const method of methods) {
-    const sets = candidates.map((c) => c.runs.filter((r) => r.method === method))
-      .filter((rs) => rs.length > 0);
+    const ran = candidates.map((c) => ({
+      label: c.label,
+      runs: c.results.runs.filter((r) => r.method === method),
+    })).filter((c) => c.runs.length > 0);
+    const sets = ran.map((c) => c.runs);
     const missing = sets.flat().find((r) => r.valTop1 === undefined);
     if (missing) {
       throw new SelectionError(`${method}/${missing.domain} has no validation top-1 to select on`);
@@ -66,12 +77,10 @@ export function selectByValidation(candidates: readonly Results[]): Selection {
         `${method} ran on ${domainsOf(sets[0])} in one result and ${domainsOf(other)} in another`,
       );
     }
-    const scored = sets.map((rs) => ({ epochs: rs[0].epochs, meanVal: meanVal(rs) }));
+    const scored = ran.map((c) => ({ label: c.label, meanVal: meanVal(c.runs) }));
     let chosen = 0;
     scored.forEach((s, i) => {
-      const best = scored[chosen];
-      const fewer = (s.epochs ?? 0) < (best.epochs ?? 0);
-      if (s.meanVal > best.meanVal || (s.meanVal === best.meanVal && fewer)) chosen = i;
+      if (s.meanVal > scored[chosen].meanVal) chosen = i;
     });
     choices.push({ method, candidates: scored, chosen });
     runs.push(...sets[chosen]);
@@ -81,25 +90,21 @@ export function selectByValidation(candidates: readonly Results[]): Selection {
 
 const pct = (v: number) => (100 * v).toFixed(1);
 
-/** A Markdown table of the choice: one row per method, mean validation top-1 per epoch count, the chosen one in bold. */
+/** A Markdown table of the choice: one row per method, mean validation top-1 per candidate, the chosen one in bold. */
 export function selectionTable(selection: Selection): string {
-  const epochs = [
-    ...new Set(selection.choices.flatMap((c) => c.candidates.map((k) => k.epochs ?? 0))),
-  ].filter((e) => e > 0).sort((a, b) => a - b);
+  const labels = [...new Set(selection.choices.flatMap((c) => c.candidates.map((k) => k.label)))];
   const rows = selection.choices.map((c) => {
-    const cells = epochs.map((e) => {
-      const i = c.candidates.findIndex((k) => k.epochs === e);
+    const cells = labels.map((label) => {
+      const i = c.candidates.findIndex((k) => k.label === label);
       if (i < 0) return "–";
-      return i === c.chosen ? `**${pct(c.candidates[i].meanVal)}**` : pct(c.candidates[i].meanVal);
+      const v = pct(c.candidates[i].meanVal);
+      return i === c.chosen ? `**${v}**` : v;
     });
-    const fitted = c.candidates.every((k) => k.epochs === undefined);
-    return `| ${c.method} | ${
-      fitted ? epochs.map(() => pct(c.candidates[0].meanVal)).join(" | ") : cells.join(" | ")
-    } |`;
+    return `| ${c.method} | ${cells.join(" | ")} |`;
   });
   return [
-    `| method (mean val top-1) | ${epochs.map((e) => `${e} epochs`).join(" | ")} |`,
-    `|---|${epochs.map(() => "---:").join("|")}|`,
+    `| method (mean val top-1) | ${labels.join(" | ")} |`,
+    `|---|${labels.map(() => "---:").join("|")}|`,
     ...rows,
   ].join("\n");
 }

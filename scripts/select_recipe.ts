@@ -1,12 +1,12 @@
 /**
- * Picks, per method, the number of epochs with the best mean validation
- * top-1 among the `results.json` of runs trained for different epochs (e.g.
- * one `deno task train` run continued with `--resume --epochs N`), and
- * writes the chosen runs as `results.{json,md,svg}` plus `selection.md` (the
- * validation figure of every candidate) to `--out`. Test accuracy plays no
- * part in the choice.
+ * Picks, per method, the recipe with the best mean validation top-1 among
+ * the `results.json` of runs with different recipes (e.g. one `deno task
+ * train` run continued with `--resume --epochs N`, or another knob; the
+ * earlier-listed wins a tie), and writes the chosen runs as
+ * `results.{json,md,svg}` plus `selection.md` (the validation figure of
+ * every candidate) to `--out`. Test accuracy plays no part in the choice.
  *
- * deno task select-epochs --from runs/e5/results.json,runs/e10/results.json --out results/x
+ * deno task select --from "5 epochs=runs/a/results.e5.json,10 epochs=runs/a/results.e10.json" --out results/x
  * @module
  */
 import { z } from "zod";
@@ -17,7 +17,9 @@ import { resultsTable, validationTable } from "../lib/train/results.ts";
 import { writeResults } from "../lib/train/run.ts";
 import { selectByValidation, selectionTable } from "../lib/train/select.ts";
 
-const USAGE = `usage: deno task select-epochs --from a/results.json,b/results.json --out DIR
+const USAGE =
+  `usage: deno task select --from [label=]results.json,[label=]results.json,... --out DIR
+  (a label names the candidate's recipe in selection.md; default its path)
 ${EXIT_CODES_HELP}`;
 
 const FLAGS = {
@@ -38,7 +40,11 @@ async function main(argv: readonly string[]): Promise<void> {
   const values = parseFlags(argv, FLAGS, SelectFlags);
   if (values.help || !values.from || !values.out) return console.log(USAGE);
   const candidates = [];
-  for (const file of values.from) candidates.push(await readResults(file));
+  for (const entry of values.from) {
+    const at = entry.indexOf("=");
+    const [label, file] = at > 0 ? [entry.slice(0, at), entry.slice(at + 1)] : [entry, entry];
+    candidates.push({ label, results: await readResults(file) });
+  }
   const selection = selectByValidation(candidates);
   await writeResults(values.out, selection.results);
   const table = selectionTable(selection);
@@ -49,4 +55,4 @@ async function main(argv: readonly string[]): Promise<void> {
   );
 }
 
-if (import.meta.main) await runCli("select-epochs", main);
+if (import.meta.main) await runCli("select", main);
