@@ -26,6 +26,9 @@ Deno.test("flags parse with or without a literal -- and fill defaults", async ()
   assert.ok(s !== "help" && s.schedule === "cosine" && s.warmup === 12);
   const v = await trainConfigFromArgs(["--validation", "150", "--validation-seed", "4"]);
   assert.ok(v !== "help" && v.validation === 150 && v.validationSeed === 4);
+  assert.equal(a.augment, "domain", "the domain's own augmentation by default");
+  const n = await trainConfigFromArgs(["--augment", "none"]);
+  assert.ok(n !== "help" && n.augment === "none");
 });
 
 /** Each row: flags, and what the error must name. */
@@ -59,6 +62,7 @@ const bad: [string[], string[]][] = [
   [["--test-limit", "0"], ["--test-limit must be ≥ 1"]],
   [["--schedule", "step"], ["--schedule", 'got "step"', "constant", "cosine"]],
   [["--warmup", "-1"], ["--warmup must be ≥ 0"]],
+  [["--augment", "flip"], ["--augment", 'got "flip"', "domain", "none"]],
   [["--warmup", "0.1"], ["--warmup must be an integer"]],
 ];
 
@@ -232,4 +236,27 @@ Deno.test("--test-limit keeps a class-balanced test subsample, the same for ever
   assert.deepEqual(a.images, b.images);
   assert.equal(testSubset(test, undefined), test);
   assert.equal(testSubset(test, 1000), test);
+});
+
+Deno.test("--augment none reaches the training spec as no augmentation; unset keeps the domain's", async () => {
+  const { domainSpec } = await import("../lib/train/domain.ts");
+  const { NO_AUGMENT } = await import("../lib/data/mod.ts");
+  const job = {
+    method: "da3" as const,
+    domain: "fashion",
+    train: {} as never,
+    test: {} as never,
+    backbone: new Map(),
+    backboneHash: "h",
+    runtime: {} as never,
+    epochs: 1,
+    batch: 2,
+    lr: 1e-3,
+    optimizer: "adam" as const,
+    seed: 0,
+    out: "o",
+    resume: false,
+  };
+  assert.deepEqual(domainSpec({ ...job, augment: NO_AUGMENT }).augment, NO_AUGMENT);
+  assert.equal(domainSpec(job).augment, undefined, "undefined: the registered domain's own");
 });

@@ -38,6 +38,7 @@ const FLAGS = {
   "weight-decay": { type: "string", field: ["weightDecay"] },
   data: { type: "string", field: ["data"] },
   "bn-stats": { type: "string", field: ["bnStats"] },
+  augment: { type: "string", field: ["augment"] },
   "gate-sparsity": { type: "string", field: ["gateSparsity"] },
   "frozen-weights": { type: "string", field: ["frozenWeights"] },
   "da3-reduction": { type: "string", field: ["da3", "reduction"] },
@@ -103,6 +104,7 @@ export function flagsToRaw(
     gateSparsity: num(values["gate-sparsity"]),
     frozenWeights: values["frozen-weights"],
     bnStats: values["bn-stats"],
+    augment: values.augment,
     da3: defined({
       reduction: num(values["da3-reduction"]),
       spatial: on("da3-spatial"),
@@ -226,6 +228,7 @@ export const USAGE = `usage: deno task train [--backbone ${BACKBONE_NAMES.join("
   [--limit N (training examples per domain)] [--test-limit N] [--data embedded|cache] [--bn-stats source|domain]
   [--validation f|N (held out of training for model selection; default 0.2)] [--validation-seed N]
   [--head-init normal|zeros|probe] [--weight-decay λ]
+  [--augment domain|none (training batches: the domain's shifts/flips, or none; default domain)]
   [--gate-sparsity λ (DA³: train adaptors that close gates)]
   [--frozen-weights f32|f16|u8 (frozen conv/linear weights' storage in the kernels; default
     the backbone's: f32 for resnet20-mnist, u8 for mobilenetv2)]

@@ -53,6 +53,7 @@ export const TrainConfigSchema = z.object({
   weightDecay: z.number().min(0).max(1).default(0),
   data: z.enum(["embedded", "cache"]).default("embedded"),
   bnStats: z.enum(["source", "domain"]).default("source"),
+  augment: z.enum(["domain", "none"]).default("domain"),
   gateSparsity: z.number().min(0).max(100).default(0),
   frozenWeights: z.enum(PARAM_STORAGES).optional(),
   da3: Da3OptionsSchema.default({}),

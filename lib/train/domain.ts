@@ -6,7 +6,7 @@
  * @module
  */
 import { da3, type Da3Options, type Method, type MethodName, METHODS } from "../adapt/mod.ts";
-import type { Dataset } from "../data/mod.ts";
+import type { Augment, Dataset } from "../data/mod.ts";
 import type { ParamStore, Runtime } from "../runtime/data.ts";
 import type { ParamStorage, ScaleGranularity } from "../graph/mod.ts";
 import { resnet20Model } from "./backbones.ts";
@@ -83,6 +83,8 @@ export interface DomainJob {
   readonly weightDecay?: number;
   /** How the new head starts (default `normal`). */
   readonly headInit?: HeadInit;
+  /** Augmentation of training batches (default: the registered domain's own). */
+  readonly augment?: Augment;
 }
 
 /** The result of one (method, domain) run, with the domain's parameters. */
@@ -160,6 +162,7 @@ export function domainSpec(job: DomainJob): TrainSpec {
     ...(job.config ? { config: job.config } : {}),
     da3: options,
     ...(job.headInit ? { headInit: job.headInit } : {}),
+    ...(job.augment ? { augment: job.augment } : {}),
     ...(job.progress ? { progress: job.progress } : {}),
   };
 }

@@ -11,6 +11,7 @@ import {
   domainInfo,
   DOMAINS,
   loadDomain,
+  NO_AUGMENT,
   splitValidation,
   subset,
 } from "../data/mod.ts";
@@ -174,6 +175,7 @@ async function domainJobs(
     config: { backbone: arch.record, data: dataRecord(config) },
     da3: config.da3,
     bnStats: config.bnStats,
+    ...(config.augment === "none" ? { augment: NO_AUGMENT } : {}),
     weightDecay: config.weightDecay,
     headInit: config.headInit,
   }));
