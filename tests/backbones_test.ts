@@ -118,9 +118,9 @@ for (const [flags, names] of bad) {
 Deno.test("the default backbone is mobilenetv2; each fills its defaults where flags are unset", async () => {
   const c = await trainConfigFromArgs([]);
   assert.ok(c !== "help");
-  const { backbone, size, cut, frozenWeights, epochs, lr, headInit } = c;
+  const { backbone, size, cut, frozenWeights, epochs, lr, headInit, bnStats } = c;
   assert.deepEqual(
-    { backbone, size, cut, frozenWeights, epochs, lr, headInit },
+    { backbone, size, cut, frozenWeights, epochs, lr, headInit, bnStats },
     {
       backbone: "mobilenetv2",
       size: 32,
@@ -129,17 +129,21 @@ Deno.test("the default backbone is mobilenetv2; each fills its defaults where fl
       epochs: 1,
       lr: 1e-3,
       headInit: "probe",
+      bnStats: "domain",
     },
   );
   const f = await trainConfigFromArgs(["--frozen-weights", "f32", "--epochs", "1", "--size", "64"]);
   assert.ok(f !== "help" && f.frozenWeights === "f32" && f.epochs === 1 && f.size === 64);
   const p = await trainConfigFromArgs(["--method", "probe"]);
   assert.ok(p !== "help" && p.headInit === "normal", "the probe alone has no head to start");
+  assert.equal(p.bnStats, "source", "the probe alone keeps the source statistics");
+  const s = await trainConfigFromArgs(["--bn-stats", "source"]);
+  assert.ok(s !== "help" && s.bnStats === "source", "the flag wins over the default");
   const r = await trainConfigFromArgs(["--backbone", "resnet20-mnist"]);
   assert.ok(r !== "help");
   assert.ok(!("cut" in r));
   assert.deepEqual(
-    [r.size, r.frozenWeights, r.epochs, r.lr, r.headInit, r.limit],
-    [32, "f32", 2, 1e-3, "normal", undefined],
+    [r.size, r.frozenWeights, r.epochs, r.lr, r.headInit, r.limit, r.bnStats],
+    [32, "f32", 2, 1e-3, "normal", undefined, "source"],
   );
 });

@@ -46,6 +46,8 @@ export interface RunDefaults {
   readonly lr: number;
   /** How the new head starts (methods other than `probe`). */
   readonly headInit: HeadInit;
+  /** Batch-norm statistics of the trained methods (`--method probe` alone keeps `source`). */
+  readonly bnStats: "source" | "domain";
   /** Training examples per domain (undefined: all). */
   readonly limit?: number;
 }
@@ -91,7 +93,7 @@ export const BACKBONES: Readonly<Record<BackboneName, BackboneEntry>> = {
       Number.isInteger(size) && size >= 8 ? undefined : `input side ${size} must be ≥ 8`,
     model: (size) => resnet20Model(size),
     load: () => loadBackbone(BACKBONE_URL),
-    defaults: { epochs: 2, lr: 1e-3, headInit: "normal" },
+    defaults: { epochs: 2, lr: 1e-3, headInit: "normal", bnStats: "source" },
   },
   mobilenetv2: {
     name: "mobilenetv2",
@@ -104,7 +106,7 @@ export const BACKBONES: Readonly<Record<BackboneName, BackboneEntry>> = {
     model: (size, cut) => (adaptor, { batch, classes }) =>
       mobilenetV2({ adaptor, classes, batch, size, ...(cut ? { cut } : {}) }),
     load: () => loadBackbone(MOBILENET_V2_URL),
-    defaults: { epochs: 1, lr: 1e-3, headInit: "probe" },
+    defaults: { epochs: 1, lr: 1e-3, headInit: "probe", bnStats: "domain" },
   },
 };
 

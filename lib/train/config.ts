@@ -52,7 +52,7 @@ export const TrainConfigSchema = z.object({
   headInit: z.enum(["normal", "zeros", "probe"]).optional(),
   weightDecay: z.number().min(0).max(1).default(0),
   data: z.enum(["embedded", "cache"]).default("embedded"),
-  bnStats: z.enum(["source", "domain"]).default("source"),
+  bnStats: z.enum(["source", "domain"]).optional(),
   augment: z.enum(["domain", "none"]).default("domain"),
   gateSparsity: z.number().min(0).max(100).default(0),
   frozenWeights: z.enum(PARAM_STORAGES).optional(),
@@ -85,6 +85,7 @@ export const TrainConfigSchema = z.object({
     epochs: c.epochs ?? d.epochs,
     lr: c.lr ?? d.lr,
     headInit: c.headInit ?? (onlyProbe ? "normal" : d.headInit),
+    bnStats: c.bnStats ?? (onlyProbe ? "source" : d.bnStats),
     ...(limit !== undefined ? { limit } : {}),
   };
 });
