@@ -126,7 +126,7 @@ Deno.test("the default backbone is mobilenetv2; each fills its defaults where fl
       size: 32,
       cut: "block_10",
       frozenWeights: "u8",
-      epochs: 1,
+      epochs: 6,
       lr: 1e-3,
       headInit: "probe",
       bnStats: "domain",

@@ -217,8 +217,8 @@ export function usage(task = "train"): string {
 export const USAGE = `usage: deno task train [--backbone ${BACKBONE_NAMES.join("|")}]
   [--size N (input side; default 32)]
   [--cut ${MOBILENET_V2_CUTS.join("|")} (mobilenetv2 only; default block_10)]
-  (unset --epochs, --lr, --head-init, --frozen-weights take the backbone's defaults: mobilenetv2
-    1, 1e-3, probe, u8; resnet20-mnist 2, 1e-3, normal, f32)
+  (unset --epochs, --lr, --head-init, --bn-stats, --frozen-weights take the backbone's defaults:
+    mobilenetv2 6, 1e-3, probe, domain, u8; resnet20-mnist 2, 1e-3, normal, source, f32)
   [--method ${METHOD_NAMES.join("|")}|all[,..]]
   [--domains a,b] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
   [--schedule constant|cosine (the rate after warm-up; cosine decays it towards 0 by the last step;
