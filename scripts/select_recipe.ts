@@ -46,6 +46,7 @@ async function main(argv: readonly string[]): Promise<void> {
     candidates.push({ label, results: await readResults(file) });
   }
   const selection = selectByValidation(candidates);
+  await Deno.mkdir(values.out, { recursive: true });
   await writeResults(values.out, selection.results);
   const table = selectionTable(selection);
   await Deno.writeTextFile(`${values.out}/selection.md`, table + "\n");
