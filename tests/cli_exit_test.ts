@@ -22,7 +22,16 @@ async function task(name: string, ...args: string[]) {
   return { code: r.code, out: text(r.stdout), err: text(r.stderr) };
 }
 
-const CLIS = ["train", "pretrain", "memory", "infer", "gating-sweep", "data", "bench:kernels"];
+const CLIS = [
+  "train",
+  "pretrain",
+  "memory",
+  "infer",
+  "gating-sweep",
+  "data",
+  "bench:kernels",
+  "select",
+];
 
 /** No stack frame, no "Uncaught", no colour codes: the one error format only. */
 function assertClean(err: string): void {
@@ -144,4 +153,39 @@ Deno.test("deno task infer: a bad --domain, --gating or --limit is a usage error
   const none = await task("infer");
   assert.equal(none.code, 2);
   assert.match(none.err, /--domain is required/);
+});
+
+Deno.test("deno task select: a missing results file is exit 1 naming it; valid ones write the choice into a new folder", async () => {
+  const dir = await Deno.makeTempDir();
+  const missing = await task("select", "--from", `${dir}/none.json`, "--out", `${dir}/o`);
+  assert.equal(missing.code, 1, missing.err);
+  assert.match(missing.err, new RegExp(`${dir}/none.json: results file: no such file`));
+  assertClean(missing.err);
+  const run = (val: number, epochs: number) => ({
+    method: "da3",
+    domain: "fashion",
+    top1: 0.5,
+    valTop1: val,
+    paramsPerDomain: 1,
+    trainingBytes: 1,
+    msPerStep: 1,
+    flopsPerStep: 1,
+    epochs,
+  });
+  for (const [e, v] of [[5, 0.4], [10, 0.6]]) {
+    await Deno.writeTextFile(
+      `${dir}/e${e}.json`,
+      JSON.stringify({ backbone: "b", runs: [run(v, e)] }),
+    );
+  }
+  const out = `${dir}/new/folder`;
+  const ok = await task("select", "--from", `5=${dir}/e5.json,10=${dir}/e10.json`, "--out", out);
+  assert.equal(ok.code, 0, ok.err);
+  const chosen = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+  assert.equal(chosen.runs[0].epochs, 10);
+  assert.match(
+    await Deno.readTextFile(`${out}/selection.md`),
+    /\| da3 \| 40\.0 \| \*\*60\.0\*\* \|/,
+  );
+  await Deno.remove(dir, { recursive: true });
 });
