@@ -22,6 +22,7 @@ import { CheckpointError } from "../lib/io/checkpoint.ts";
 import { BackboneError } from "../lib/io/backbone.ts";
 import { ResumeError } from "../lib/train/resume.ts";
 import { TrainSpecError } from "../lib/train/train.ts";
+import { SelectionError } from "../lib/train/select.ts";
 import { ChecksumError, DataError } from "../lib/data/errors.ts";
 import { SafetensorsError } from "../lib/io/safetensors.ts";
 import { TorchvisionImportError } from "../lib/io/torchvision.ts";
@@ -163,6 +164,7 @@ Deno.test("every typed error class da3 throws has its documented exit code", () 
     ],
     [new NoAdapterError(), 1],
     [new GatingError("x"), 1],
+    [new SelectionError("x"), 1],
     [new TrainingError("x"), 3],
     [new DeviceLostError("destroyed", "x"), 3],
     [new TypeError("x"), 70],
