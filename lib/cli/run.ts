@@ -119,6 +119,11 @@ export const EXIT_CODES_HELP =
   2 usage (flags), 3 training stopped (last good checkpoint kept; continue with --resume),
   70 internal error (a bug)`;
 
+/** Why a file could not be opened: `no such file`, or the system's message. */
+function unopenable(e: unknown): string {
+  return e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+}
+
 /**
  * Fails with an InputError unless `path` is a readable regular file; `what`
  * names it (e.g. `checkpoint`) and `hint` says how to create it.
@@ -128,10 +133,27 @@ export async function requireFile(path: string, what: string, hint: string): Pro
   try {
     info = await Deno.stat(path);
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
-    throw new InputError(path, `${what} file: ${why}`, hint);
+    throw new InputError(path, `${what} file: ${unopenable(e)}`, hint);
   }
   if (!info.isFile) throw new InputError(path, `${what} file: not a regular file`, hint);
+}
+
+/** The text of the `what` file at `path`, or an InputError naming it (`<what> file: no such file`). */
+export async function readInputText(path: string, what: string, hint?: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    throw new InputError(path, `${what} file: ${unopenable(e)}`, hint);
+  }
+}
+
+/** `text` (of the `what` file at `path`) as JSON, or an InputError naming the file. */
+export function parseInputJson(text: string, path: string, what: string, hint?: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InputError(path, `${what} file is not JSON: ${(e as Error).message}`, hint);
+  }
 }
 
 /**

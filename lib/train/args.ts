@@ -7,7 +7,7 @@
  * @module
  */
 import { issueLines, type RawFlags, readFlags, UsageError } from "../cli/flags.ts";
-import { EXIT_CODES_HELP, InputError } from "../cli/run.ts";
+import { EXIT_CODES_HELP, InputError, parseInputJson, readInputText } from "../cli/run.ts";
 import { MOBILENET_V2_CUTS } from "../models/mod.ts";
 import { BACKBONE_NAMES } from "./backbones.ts";
 import { METHOD_NAMES, type TrainConfig, TrainConfigSchema } from "./config.ts";
@@ -185,19 +185,8 @@ export async function trainConfigFromArgs(
   let file: Record<string, unknown> = {};
   if (config) {
     const hint = "pass a JSON file of training fields to --config (see --help)";
-    let text: string;
-    try {
-      text = await Deno.readTextFile(config);
-    } catch (e) {
-      const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
-      throw new InputError(config, `config file: ${why}`, hint);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      throw new InputError(config, `config file is not JSON: ${(e as Error).message}`, hint);
-    }
+    const text = await readInputText(config, "config", hint);
+    const json = parseInputJson(text, config, "config", hint);
     if (typeof json !== "object" || json === null || Array.isArray(json)) {
       const what = Array.isArray(json) ? "an array" : JSON.stringify(json);
       throw new InputError(config, `config file holds ${what}, not a JSON object`, hint);

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { InputError } from "../cli/run.ts";
+import { InputError, parseInputJson, readInputText } from "../cli/run.ts";
 import type { Results } from "./results.ts";
 
 const fraction = z.number().min(0).max(1);
@@ -31,13 +31,7 @@ export const ResultsSchema: z.ZodType<Results> = z.object({
 
 /** Parses the text of `file` as results; throws InputError naming the file and the first bad field. */
 export function parseResults(text: string, file: string): Results {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(file, `results file is not JSON: ${(e as Error).message}`);
-  }
-  const r = ResultsSchema.safeParse(json);
+  const r = ResultsSchema.safeParse(parseInputJson(text, file, "results"));
   if (r.success) return r.data;
   const i = r.error.issues[0];
   throw new InputError(file, `results file: ${i.path.join(".") || "(root)"}: ${i.message}`);
@@ -45,12 +39,6 @@ export function parseResults(text: string, file: string): Results {
 
 /** Reads `file` (a `results.json`); throws InputError naming it when it is missing or invalid. */
 export async function readResults(file: string): Promise<Results> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
-    throw new InputError(file, `results file: ${why}`, "write it with `deno task train --out DIR`");
-  }
+  const text = await readInputText(file, "results", "write it with `deno task train --out DIR`");
   return parseResults(text, file);
 }
